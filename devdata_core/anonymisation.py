@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from django.db.models import Model
+from django.utils.functional import SimpleLazyObject
 from faker import Faker
 
 from .anonymisers import Anonymiser
 from .errors import StrategyError
-from .serialization import Row, exported_fields
+from .serialization import Row, RowSerializer, Values, exported_fields
 from .settings import DevdataSettings, model_label
 
 
@@ -31,10 +32,20 @@ class Anonymisation:
         return chosen
 
     def apply(
-        self, obj: Model, row: Row, anonymisers: dict[str, Anonymiser], strategy: str
+        self,
+        serializer: RowSerializer,
+        values: Values,
+        row: Row,
+        anonymisers: dict[str, Anonymiser],
+        strategy: str,
     ) -> None:
-        """Replace the personal values of ``row`` (exported from ``obj``) in place."""
+        """Replace the personal values of ``row`` (made from ``values``) in place.
+
+        Anonymisers get the row's model instance as ``obj``; it is built only if one of
+        them looks at it (Faker-based ones do not).
+        """
         fields: dict[str, Any] = row["fields"]
+        obj = SimpleLazyObject(lambda: serializer.instance(values))
         for name, anonymise in anonymisers.items():
             try:
                 fields[name] = anonymise(
@@ -42,7 +53,6 @@ class Anonymisation:
                 )
             except Exception as exc:
                 raise StrategyError(
-                    f"anonymiser of {model_label(type(obj))}.{name} failed on pk {obj.pk!r} "
-                    f"(strategy {strategy!r}): "
-                    f"{type(exc).__name__}: {exc}"
+                    f"anonymiser of {model_label(serializer.model)}.{name} failed on pk "
+                    f"{row['pk']!r} (strategy {strategy!r}): {type(exc).__name__}: {exc}"
                 ) from exc

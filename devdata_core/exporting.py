@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -21,10 +21,12 @@ from typing import Any, TextIO
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db.models import Field, Model, Q, QuerySet
+from django.db import connections
+from django.db.models import F, Field, Model, Q, QuerySet
 
 from . import plugins, schema
 from .anonymisation import Anonymisation
+from .databases import KeysIn
 from .errors import DevdataError, guard
 from .extras import ExtraExport
 from .files import PARTIAL_SUFFIX, atomic_writer
@@ -32,14 +34,14 @@ from .graph import Reference
 from .keys import KeySet
 from .plan import ExportPlan, GenericReference, export_plan, pulled_file
 from .reporting import Progress, Reporter, RunSummary
-from .serialization import NaturalKeys, Row, RowSerializer, encode, read_rows
+from .serialization import NaturalKeys, Row, RowSerializer, Values, encode, read_rows
 from .settings import DevdataSettings, model_label
 from .strategies import Exportable, Strategy
 
 #: Rows fetched from the database per round trip.
 CHUNK_SIZE = 2000
-#: Largest key set sent to the database as ``IN (...)``; larger ones filter in Python.
-SQL_IN_LIMIT = 5000
+#: Largest key set a query filters by; rows are checked against larger ones in Python.
+SQL_IN_LIMIT = 100_000
 #: Keys asked for per query when fetching pulled rows.
 PULL_CHUNK_SIZE = 1000
 
@@ -61,6 +63,33 @@ class RowRules:
     #: Key sets of the model (primary key and any ``to_field``) to add the row's values to.
     keys: list[tuple[str, KeySet]]
     #: Key sets of child models (multi-table inheritance) whose rows the row brings.
+    children: list[tuple[KeySet, set[Any]]]
+
+    def indexed(self, columns: Sequence[str]) -> IndexedRules:
+        """The same rules for rows fetched as tuples of ``columns``: attnames become indexes."""
+        index = columns.index
+        return IndexedRules(
+            checks=[(index(attname), keys) for attname, keys in self.checks],
+            pending=[(index(attname), keys, values) for attname, keys, values in self.pending],
+            pulls=[(index(attname), keys, values) for attname, keys, values in self.pulls],
+            generic=[
+                (index(gref.ct_attname), index(gref.fk_attname), waiting)
+                for gref, waiting in self.generic
+            ],
+            keys=[(index(attname), keys) for attname, keys in self.keys],
+            children=self.children,
+        )
+
+
+@dataclass
+class IndexedRules:
+    """:class:`RowRules` for rows fetched as tuples: each field given by its position."""
+
+    checks: list[tuple[int, KeySet]]
+    pending: list[tuple[int, KeySet, set[Any]]]
+    pulls: list[tuple[int, KeySet, set[Any]]]
+    generic: list[tuple[int, int, set[tuple[type[Model], Any]]]]
+    keys: list[tuple[int, KeySet]]
     children: list[tuple[KeySet, set[Any]]]
 
 
@@ -198,20 +227,51 @@ class ExportRun:
     def restrict(
         self, queryset: QuerySet, model: type[Model], strategy: Strategy | None = None
     ) -> QuerySet:
-        """Filter ``queryset`` in SQL by the references whose key sets are small."""
+        """Filter ``queryset`` in SQL by the references whose key sets are not too large.
+
+        The foreign keys' indexes then find the rows, so a subset costs time in
+        proportion to the rows it selects, not to the size of the tables.
+        """
         for ref, keys in self._restrictions(model, strategy):
             if keys is not None:
-                queryset = queryset.filter(
-                    Q(**{f"{ref.attname}__in": list(keys)}) | Q(**{f"{ref.attname}__isnull": True})
-                )
+                condition = Q(KeysIn(F(ref.attname), keys))
+                if ref.field.null:
+                    condition |= Q(**{f"{ref.attname}__isnull": True})
+                queryset = queryset.filter(condition)
         return queryset
 
+    def columns(self, model: type[Model]) -> list[str]:
+        """The columns fetched for rows of ``model``: every stored one of its own table."""
+        return [
+            f.attname
+            for f in model._meta.concrete_model._meta.local_concrete_fields
+            if not getattr(f, "generated", False)
+        ]
+
+    def rows(self, queryset: QuerySet, columns: Sequence[str]) -> Iterator[Values]:
+        """The rows of ``queryset`` as tuples of ``columns``, streamed in chunks.
+
+        MySQL drivers read a whole result into memory, so there the rows of a queryset
+        that neither slices nor orders them come a chunk at a time in primary-key order.
+        """
+        values = queryset.values_list(*columns)
+        if connections[queryset.db].vendor != "mysql" or (
+            queryset.query.is_sliced or queryset.query.order_by
+        ):
+            yield from values.iterator(chunk_size=CHUNK_SIZE)
+            return
+        pk = queryset.model._meta.pk.attname
+        position = columns.index(pk)
+        values = values.order_by(pk)
+        chunk = list(values[:CHUNK_SIZE])
+        while chunk:
+            yield from chunk
+            chunk = list(values.filter(**{f"{pk}__gt": chunk[-1][position]})[:CHUNK_SIZE])
+
     def _generic_target(
-        self, obj: Model, gref: GenericReference
+        self, content_type: Any, object_id: Any
     ) -> tuple[type[Model] | None, Any] | None:
         """The model and primary key a generic foreign key points at (``None`` if null)."""
-        content_type = getattr(obj, gref.ct_attname)
-        object_id = getattr(obj, gref.fk_attname)
         if content_type is None or object_id is None:
             return None
         target = self.content_type_model(content_type)
@@ -222,11 +282,11 @@ class ExportRun:
         except ValidationError:
             return None, object_id
 
-    def _allowed(self, obj: Model, rules: RowRules) -> bool:
+    def _allowed(self, values: Values, rules: IndexedRules) -> bool:
         """Whether a row that passed ``rules.checks`` may be written, noting what it
         still needs (``pending``) and brings (``pulls``)."""
-        for gref, waiting in rules.generic:
-            pointed = self._generic_target(obj, gref)
+        for content_type, object_id, waiting in rules.generic:
+            pointed = self._generic_target(values[content_type], values[object_id])
             if pointed is None:
                 continue
             target, object_id = pointed
@@ -237,12 +297,12 @@ class ExportRun:
             if target in self.done or target not in self.models:
                 return False
             waiting.add((target, object_id))
-        for attname, keys, waiting in rules.pending:
-            value = getattr(obj, attname)
+        for index, keys, waiting in rules.pending:
+            value = values[index]
             if value is not None and value not in keys:
                 waiting.add(value)
-        for attname, keys, request in rules.pulls:
-            value = getattr(obj, attname)
+        for index, keys, request in rules.pulls:
+            value = values[index]
             if value is not None and value not in keys:
                 request.add(value)
         return True
@@ -252,7 +312,7 @@ class ExportRun:
     def _write(
         self,
         model: type[Model],
-        rows: Iterable[Model],
+        queryset: QuerySet,
         out: TextIO,
         rules: RowRules,
         bar: Progress,
@@ -262,17 +322,21 @@ class ExportRun:
         high: int | None = None,
     ) -> int:
         """Write the rows that keep references intact, from the ``low``-th to the ``high``-th."""
-        serializer = RowSerializer(model, self.natural)
+        columns = self.columns(model)
+        serializer = RowSerializer(model, columns, self.database, self.natural)
         anonymisers = self.anonymisation.for_model(model) if anonymise and self.anonymise else {}
+        indexed = rules.indexed(columns)
+        checks = indexed.checks
         own_keys = self.keyset(model)
+        pk = columns.index(model._meta.pk.attname)
         written = selected = 0
         # Closed when the loop ends early, so the database cursor goes at once.
-        rows = iter(rows)
+        rows = self.rows(queryset, columns)
         try:
-            for obj in rows:
-                if any(
-                    (value := getattr(obj, attname)) is not None and value not in keys
-                    for attname, keys in rules.checks
+            for values in rows:
+                if checks and any(
+                    (value := values[index]) is not None and value not in keys
+                    for index, keys in checks
                 ):
                     continue
                 selected += 1
@@ -280,23 +344,21 @@ class ExportRun:
                     continue
                 if high is not None and selected > high:
                     break
-                if obj.pk in own_keys or not self._allowed(obj, rules):
+                if values[pk] in own_keys or not self._allowed(values, indexed):
                     continue
-                row = serializer.serialize(obj)
+                row = serializer.serialize(values)
                 if anonymisers:
-                    self.anonymisation.apply(obj, row, anonymisers, source)
+                    self.anonymisation.apply(serializer, values, row, anonymisers, source)
                 out.write(encode(row))
-                for name, keys in rules.keys:
-                    keys.add(getattr(obj, name))
-                for child_keys, request in rules.children:
-                    if obj.pk not in child_keys:
-                        request.add(obj.pk)
+                for index, keys in indexed.keys:
+                    keys.add(values[index])
+                for child_keys, request in indexed.children:
+                    if values[pk] not in child_keys:
+                        request.add(values[pk])
                 written += 1
                 bar.update(1)
         finally:
-            close = getattr(rows, "close", None)
-            if close is not None:
-                close()
+            rows.close()
         return written
 
     def export_queryset(
@@ -330,7 +392,7 @@ class ExportRun:
         ):
             written = self._write(
                 concrete,
-                queryset.iterator(chunk_size=CHUNK_SIZE),
+                queryset,
                 out,
                 rules,
                 bar,
@@ -359,7 +421,7 @@ class ExportRun:
                         rows = manager.filter(**{f"{attname}__in": chunk})
                         written += self._write(
                             model,
-                            rows.iterator(chunk_size=CHUNK_SIZE),
+                            rows,
                             out,
                             rules,
                             bar,

@@ -1,4 +1,10 @@
-"""The sets of keys an export holds, used to keep references intact."""
+"""The sets of keys an export holds, used to keep references intact.
+
+An export holds the key of every row it writes, so memory here must not grow with
+the data: non-negative integer keys (nearly every primary key) go into a compressed
+bitmap, a few hundred kilobytes for a million keys where a Python ``set`` takes tens of
+megabytes. Other keys (UUIDs, strings) are kept in a ``set``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db.models import Field
+from pyroaring import BitMap64
+
+_BITMAP_LIMIT = 2**64
 
 
 class KeySet:
@@ -18,34 +27,46 @@ class KeySet:
 
     def __init__(self, field: Field) -> None:
         self.field = field
-        self._values: set[Any] = set()
-        self._sampled: tuple[Any, ...] | None = None
+        self._ints = BitMap64()
+        self._others: set[Any] = set()
 
     def add(self, value: Any) -> None:
-        self._values.add(value)
-        self._sampled = None
+        if type(value) is int and 0 <= value < _BITMAP_LIMIT:
+            self._ints.add(value)
+        else:
+            self._others.add(value)
 
     def add_serialised(self, values: Iterable[Any]) -> None:
         """Add values as they appear in an export file."""
         to_python = self.field.to_python
-        self._values.update(to_python(v) for v in values if v is not None)
-        self._sampled = None
+        for value in values:
+            if value is not None:
+                self.add(to_python(value))
 
     def discard(self, value: Any) -> None:
-        self._values.discard(value)
-        self._sampled = None
+        if type(value) is int and 0 <= value < _BITMAP_LIMIT:
+            self._ints.discard(value)
+        else:
+            self._others.discard(value)
 
     def choice(self) -> Any:
         """A random key, or ``None`` when the set is empty."""
-        if self._sampled is None:
-            self._sampled = tuple(self._values)
-        return random.choice(self._sampled) if self._sampled else None
+        ints, total = len(self._ints), len(self)
+        if not total:
+            return None
+        index = random.randrange(total)
+        if index < ints:
+            return self._ints[index]
+        return random.choice(tuple(self._others))
 
     def __contains__(self, value: object) -> bool:
-        return value in self._values
+        if type(value) is int and 0 <= value < _BITMAP_LIMIT:  # type: ignore[operator]
+            return value in self._ints
+        return value in self._others
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self._values)
+        yield from self._ints
+        yield from self._others
 
     def __len__(self) -> int:
-        return len(self._values)
+        return len(self._ints) + len(self._others)

@@ -9,8 +9,9 @@ also reads the JSON arrays that django-devdata 1.x wrote.
 from __future__ import annotations
 
 import datetime
+import decimal
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,14 +44,15 @@ def encode(row: Row) -> str:
     return _encoder.encode(row) + "\n"
 
 
-def _converter(field: Field) -> Callable[[Model], Any]:
-    """The value Django's serializers write for ``field`` of an instance."""
-
-    def convert(obj: Model) -> Any:
-        value = field.value_from_object(obj)
-        return value if is_protected_type(value) else field.value_to_string(obj)
-
-    return convert
+#: Types written to JSON as they are.
+_NATIVE = frozenset({int, float, bool, type(None)})
+#: Types Django's serializers keep as they are, and how the export encoder writes them.
+_PROTECTED = {
+    datetime.datetime: datetime.datetime.isoformat,
+    datetime.date: datetime.date.isoformat,
+    datetime.time: datetime.time.isoformat,
+    decimal.Decimal: str,
+}
 
 
 def exported_fields(model: type[Model]) -> list[Field]:
@@ -82,43 +84,87 @@ class NaturalKeys:
         return None if pk is None else self._keys[model].get(pk)
 
 
-def _natural_converter(field: Field, natural: NaturalKeys) -> Callable[[Model], Any]:
-    target = field.related_model._meta.concrete_model
-
-    def convert(obj: Model) -> Any:
-        return natural(target, getattr(obj, field.attname))
-
-    return convert
+Values = tuple[Any, ...]
 
 
 class RowSerializer:
-    """Turns instances of one model into export rows, as ``dumpdata`` would.
+    """Turns rows of one model, fetched as tuples of column values, into export rows.
 
-    Foreign keys to the models of ``natural`` are written as natural keys, the way
-    ``dumpdata --natural-foreign`` writes them.
+    The rows are those ``dumpdata`` writes for the same instances, but no instance is
+    built unless a field needs one: a value Django's serializers keep as it is (a number,
+    a date, a plain string) is written straight from the tuple, and only other values
+    (UUIDs, JSON, binary, custom fields) go through ``Field.value_to_string`` on an
+    instance made from the tuple. Foreign keys to the models of ``natural`` are written
+    as natural keys, the way ``dumpdata --natural-foreign`` writes them.
     """
 
-    def __init__(self, model: type[Model], natural: NaturalKeys | None = None) -> None:
+    def __init__(
+        self,
+        model: type[Model],
+        columns: Sequence[str],
+        database: str,
+        natural: NaturalKeys | None = None,
+    ) -> None:
         concrete = model._meta.concrete_model
+        self.model = concrete
+        self.columns = list(columns)
+        self.database = database
         self.label = concrete._meta.label_lower
-        self.pk = _converter(concrete._meta.pk)
+        self._built: tuple[Values | None, Model | None] = (None, None)
+        self.pk = self._converter(concrete._meta.pk)
         self.fields = [
             (
                 f.name,
-                _natural_converter(f, natural)
+                self._natural_converter(f, natural)
                 if natural
                 and f.is_relation
                 and f.related_model._meta.concrete_model in natural.models
-                else _converter(f),
+                else self._converter(f),
             )
             for f in exported_fields(concrete)
         ]
 
-    def serialize(self, obj: Model) -> Row:
+    def instance(self, values: Values) -> Model:
+        """The model instance of a row, built once per row and only when asked for."""
+        built_from, obj = self._built
+        if built_from is not values or obj is None:
+            obj = self.model.from_db(self.database, self.columns, values)
+            self._built = (values, obj)
+        return obj
+
+    def _converter(self, field: Field) -> Callable[[Values], Any]:
+        index = self.columns.index(field.attname)
+        plain_strings = type(field).value_to_string is Field.value_to_string
+        value_to_string = field.value_to_string
+        instance = self.instance
+
+        def convert(values: Values) -> Any:
+            value = values[index]
+            kind = type(value)
+            if kind in _NATIVE or (kind is str and plain_strings):
+                return value
+            if kind in _PROTECTED:
+                return _PROTECTED[kind](value)
+            if is_protected_type(value):
+                return value
+            return value_to_string(instance(values))
+
+        return convert
+
+    def _natural_converter(self, field: Field, natural: NaturalKeys) -> Callable[[Values], Any]:
+        index = self.columns.index(field.attname)
+        target = field.related_model._meta.concrete_model
+
+        def convert(values: Values) -> Any:
+            return natural(target, values[index])
+
+        return convert
+
+    def serialize(self, values: Values) -> Row:
         return {
             "model": self.label,
-            "pk": self.pk(obj),
-            "fields": {name: convert(obj) for name, convert in self.fields},
+            "pk": self.pk(values),
+            "fields": {name: convert(values) for name, convert in self.fields},
         }
 
 
