@@ -21,7 +21,12 @@ class Anonymisation:
     def __init__(self, settings: DevdataSettings, dest: Path) -> None:
         self.settings = settings
         self.dest = dest
-        self.fake = Faker(settings.faker_locales)
+        locales = settings.faker_locales
+        # One locale given as a list costs Faker a lookup per value; weighting names by
+        # how common they are costs it more. Dev data needs neither.
+        self.fake = Faker(
+            locales[0] if locales and len(locales) == 1 else locales, use_weighting=False
+        )
 
     def for_model(self, model: type[Model]) -> dict[str, Anonymiser]:
         """Anonymisers by field name: by field name first, then those scoped to the model."""

@@ -23,6 +23,8 @@ from . import plugins, schema
 from .errors import DataFileError, DevdataError, describe, guard
 from .extras import ExtraImport
 from .graph import strategy_graph
+from .keys import KeySet
+from .loading import TableLoader, needs_instances
 from .plan import PULLED_NAME, ExportPlan, export_plan, pulled_file
 from .reporting import Reporter, RunSummary
 from .reset_modes import Reset
@@ -30,7 +32,7 @@ from .serialization import deserialize, read_rows
 from .settings import DevdataSettings, model_label
 from .strategies import Exportable
 
-#: Rows per INSERT statement (fewer where the database limits query parameters).
+#: Rows per INSERT statement of instances (fewer where the database limits parameters).
 BATCH_SIZE = 1000
 
 _current: ContextVar[ImportRun | None] = ContextVar("devdata_import_run", default=None)
@@ -54,11 +56,24 @@ class ImportRun:
     consequence: str = "; nothing was imported"
     summary: RunSummary = field(default_factory=lambda: RunSummary("Imported"))
     #: Primary keys loaded by this run, per model: a row seen twice is loaded once.
-    loaded: dict[type[Model], set[Any]] = field(default_factory=dict)
+    loaded: dict[type[Model], KeySet] = field(default_factory=dict)
     #: Models whose table held rows before this run loaded any (made by migrations).
     prefilled: dict[type[Model], bool] = field(default_factory=dict)
     #: Called with the number of rows each insert loads, to move the progress bar.
     advance: Callable[[int], Any] = lambda rows: None
+
+    def loaded_keys(self, model: type[Model]) -> KeySet:
+        concrete = model._meta.concrete_model
+        if concrete not in self.loaded:
+            self.loaded[concrete] = KeySet(concrete._meta.pk)
+        return self.loaded[concrete]
+
+    def prefilled_table(self, model: type[Model]) -> bool:
+        """Whether ``model``'s table held rows before this run loaded any (made by migrations)."""
+        concrete = model._meta.concrete_model
+        if concrete not in self.prefilled:
+            self.prefilled[concrete] = concrete._base_manager.using(self.database).exists()
+        return self.prefilled[concrete]
 
 
 def current_run() -> ImportRun:
@@ -113,6 +128,25 @@ def read_objects(path: Path, database: str) -> Iterator[DeserializedObject]:
     return deserialize(read_rows(path), path, database)
 
 
+def load_file(model: type[Model], path: Path, database: str) -> int:
+    """Insert the rows of an export file into ``model``'s table; return how many.
+
+    The same as :func:`load_objects` over :func:`read_objects`, without building
+    instances: ``COPY`` on PostgreSQL, multi-row inserts elsewhere. A table that
+    migrations filled, or whose columns need Django's own insert, goes through
+    :func:`load_objects`.
+    """
+    run = current_run()
+    concrete = model._meta.concrete_model
+    if run.prefilled_table(concrete) or needs_instances(concrete):
+        return load_objects(concrete, read_objects(path, database), database)
+    loader = TableLoader(concrete, database, path)
+    count, unmatched = loader.load(read_rows(path), run.loaded_keys(concrete), run.advance)
+    if unmatched:
+        run.unmatched[concrete] = run.unmatched.get(concrete, 0) + unmatched
+    return count
+
+
 def load_objects(model: type[Model], objects: Iterable[DeserializedObject], database: str) -> int:
     """Insert ``objects`` into ``model``'s table as they are, in batches; return how many.
 
@@ -123,10 +157,8 @@ def load_objects(model: type[Model], objects: Iterable[DeserializedObject], data
     """
     run = current_run()
     concrete = model._meta.concrete_model
-    loaded = run.loaded.setdefault(concrete, set())
-    manager = concrete._base_manager.using(database)
-    if concrete not in run.prefilled:
-        run.prefilled[concrete] = manager.exists()
+    loaded = run.loaded_keys(concrete)
+    run.prefilled_table(concrete)
     fields = [f for f in concrete._meta.local_concrete_fields if not getattr(f, "generated", False)]
     limit = connections[database].ops.bulk_batch_size(fields, [None] * BATCH_SIZE)
     batch_size = max(1, min(BATCH_SIZE, limit or BATCH_SIZE))
@@ -152,8 +184,8 @@ def _insert(
     run: ImportRun, model: type[Model], batch: list[Model], fields: Sequence[Any], database: str
 ) -> int:
     manager = model._base_manager.using(database)
-    loaded = run.loaded[model]
-    if run.prefilled[model]:
+    loaded = run.loaded_keys(model)
+    if run.prefilled_table(model):
         clashing = manager.filter(_clash_filter(model, batch)).values_list("pk", flat=True)
         replace = [pk for pk in clashing if pk not in loaded]
         if replace:
@@ -164,7 +196,8 @@ def _insert(
             manager.filter(pk__in=[pk for pk in replace if pk in same_key])._raw_delete(database)
             manager.filter(pk__in=[pk for pk in replace if pk not in same_key]).delete()
     manager._insert(batch, fields=fields, using=database, raw=True)
-    loaded.update(obj.pk for obj in batch)
+    for obj in batch:
+        loaded.add(obj.pk)
     run.advance(len(batch))
     return len(batch)
 
@@ -296,9 +329,7 @@ def _import_model(run: ImportRun, model: type[Model]) -> None:
             model,
             PULLED_NAME,
             run.rows_in_file.get(pulled),
-            lambda database, src, model: load_objects(
-                model, read_objects(pulled, database), database
-            ),
+            lambda database, src, model: load_file(model, pulled, database),
         )
     if run.unmatched.get(model):
         run.reporter.warn(
@@ -333,7 +364,7 @@ def _step(
     """
     label = model_label(model)
     manager = model._base_manager.using(run.database)
-    loaded = run.loaded.setdefault(model._meta.concrete_model, set())
+    loaded = run.loaded_keys(model)
 
     def rows() -> int:
         # Loaded rows count even where they replaced a row that migrations made;

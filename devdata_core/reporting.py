@@ -106,10 +106,12 @@ class Reporter:
         )
         self._bar = bar if live else None
         progress = Progress(bar)
+        started = time.monotonic()
         try:
             yield progress
         finally:
             self._bar = None
             bar.close()
         if self.verbosity >= 1 and not live:
-            self.stderr.write(f"{description}: {progress.rows:,} rows")
+            seconds = time.monotonic() - started
+            self.stderr.write(f"{description}: {progress.rows:,} rows in {seconds:.2f}s")

@@ -242,7 +242,7 @@ def test_progress_goes_to_stderr_and_the_summary_to_stdout(site):
     assert int(models) == len(load_settings().strategies)
     assert int(rows.replace(",", "")) == sum(len(p.read_text().splitlines()) for p in files) > 3
     assert dest == str(site.export_dir)
-    assert "polls.Question (all): 3 rows" in output.stderr.splitlines()
+    assert re.search(r"^polls.Question \(all\): 3 rows in \d+\.\d\ds$", output.stderr, re.M)
     assert "Warning: strategy 'all' for polls.Choice selected no rows" in output.stderr
     assert "Warning: strategy 'all' for polls.Question" not in output.stderr
 

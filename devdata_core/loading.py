@@ -1,0 +1,324 @@
+"""Loading export rows into a table without building model instances.
+
+Each row's values are converted the way Django's deserializer and ``_insert`` would
+convert them (``to_python``, then ``get_db_prep_save``), with shortcuts for values that
+those leave as they are (an int in an integer field, a string in a text field). Rows go
+in with ``COPY`` on PostgreSQL (psycopg2) and multi-row ``INSERT`` statements elsewhere,
+a chunk at a time, so memory does not grow with the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db import DataError, connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field, Model
+
+from .errors import DataFileError
+from .keys import KeySet
+from .serialization import Row
+
+#: Rows per ``COPY`` or ``INSERT`` statement (fewer where the database limits parameters).
+BATCH_SIZE = 5000
+
+#: Fields whose value Django passes to the database unchanged when it already has the
+#: field's Python type. Exact classes only: a subclass may prepare values its own way.
+_UNCHANGED: dict[type[Field], type] = {
+    **dict.fromkeys(
+        (
+            models.IntegerField,
+            models.BigIntegerField,
+            models.SmallIntegerField,
+            models.PositiveIntegerField,
+            models.PositiveBigIntegerField,
+            models.PositiveSmallIntegerField,
+        ),
+        int,
+    ),
+    **dict.fromkeys(
+        (
+            models.CharField,
+            models.TextField,
+            models.SlugField,
+            models.EmailField,
+            models.URLField,
+        ),
+        str,
+    ),
+    models.BooleanField: bool,
+}
+#: Auto fields too, except on MySQL, which checks their values (no zero).
+_AUTO = (models.AutoField, models.BigAutoField, models.SmallAutoField)
+#: Fields whose prepared values PostgreSQL's ``COPY`` reads as text (``str()``).
+_COPYABLE = (
+    *_UNCHANGED,
+    *_AUTO,
+    models.DecimalField,
+    models.FloatField,
+    models.DateField,
+    models.DateTimeField,
+    models.TimeField,
+    models.UUIDField,
+    models.GenericIPAddressField,
+)
+_COPY_LINE = re.compile(r"\bCOPY [^,]+, line (\d+)")
+
+
+class _CopyNull:
+    """NULL in ``COPY``'s CSV: written unquoted as ``\\N`` (the csv module leaves values
+    that look numeric unquoted), so that it differs from a string ``"\\N"``."""
+
+    def __float__(self) -> float:
+        raise TypeError("NULL")
+
+    def __str__(self) -> str:
+        return "\\N"
+
+
+_COPY_NULL = _CopyNull()
+
+
+class UnmatchedNaturalKey(Exception):
+    """A natural key (a content type, a permission) with no row in this database."""
+
+
+class Columns:
+    """How the values of a model's export rows become the parameters of its columns."""
+
+    def __init__(self, model: type[Model], connection: BaseDatabaseWrapper, copy: bool) -> None:
+        self.model = model
+        self.connection = connection
+        self.fields = [
+            f for f in model._meta.local_concrete_fields if not getattr(f, "generated", False)
+        ]
+        pk = model._meta.pk
+        self._null = _COPY_NULL if copy else None
+        self._columns = [
+            ("pk" if f is pk else f.name, f.get_default, self._converter(f, copy))
+            for f in self.fields
+        ]
+
+    def values(self, row: Row) -> list[Any]:
+        """The column parameters of ``row``: a field it lacks gets its default."""
+        fields = row["fields"]
+        values = []
+        for name, default, convert in self._columns:
+            value = row["pk"] if name == "pk" else fields.get(name, _MISSING)
+            if value is _MISSING:
+                value = default()
+            values.append(convert(value))
+        return values
+
+    def _converter(self, field: Field, copy: bool) -> Callable[[Any], Any]:
+        connection = self.connection
+        null = self._null
+        prepare = field.get_db_prep_save
+        if field.is_relation:
+            target = field.target_field
+            to_python = self._foreign_key(field, target.to_python)
+            unchanged = _unchanged_type(target, connection)
+        else:
+            to_python = field.to_python
+            unchanged = _unchanged_type(field, connection)
+        text = _copy_text(field) if copy else None
+        if text is not None:
+
+            def convert(value: Any) -> Any:
+                return null if value is None else text(to_python(value))
+
+            return convert
+
+        def convert(value: Any) -> Any:
+            if type(value) is unchanged:
+                return value
+            if value is not None:
+                value = prepare(to_python(value), connection)
+            return null if value is None else value
+
+        return convert
+
+    def _foreign_key(self, field: Field, to_python: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """``to_python`` of a foreign key's target, which also resolves natural keys."""
+        manager = field.related_model._default_manager.db_manager(self.connection.alias)
+        if not hasattr(manager, "get_by_natural_key"):
+            return to_python
+        natural: dict[tuple[Any, ...], Any] = {}
+
+        def resolve(value: Any) -> Any:
+            if not isinstance(value, list):
+                return to_python(value)
+            key = tuple(value)
+            if key not in natural:
+                try:
+                    obj = manager.get_by_natural_key(*key)
+                except ObjectDoesNotExist:
+                    natural[key] = _MISSING
+                else:
+                    target = getattr(obj, field.remote_field.field_name)
+                    natural[key] = target.pk if isinstance(target, Model) else target
+            if natural[key] is _MISSING:
+                raise UnmatchedNaturalKey(key)
+            return natural[key]
+
+        return resolve
+
+
+_MISSING = object()
+
+
+def _copy_text(field: Field) -> Callable[[Any], str] | None:
+    """How ``COPY`` gets a value that psycopg2 would adapt itself for an ``INSERT``."""
+    kind = type(field)
+    if kind is models.JSONField:
+        return functools.partial(json.dumps, cls=field.encoder)
+    if kind is models.BinaryField:
+        return lambda value: "\\x" + bytes(value).hex()
+    if kind is models.DurationField:
+        return lambda value: f"{value.days} days {value.seconds} s {value.microseconds} us"
+    return None
+
+
+def _unchanged_type(field: Field, connection: BaseDatabaseWrapper) -> type | None:
+    if type(field) in _AUTO and connection.vendor != "mysql":
+        return int
+    return _UNCHANGED.get(type(field))
+
+
+def can_copy(model: type[Model], database: str) -> bool:
+    """Whether rows of ``model`` can go in with ``COPY``: PostgreSQL through psycopg2
+    (psycopg 3 uses ``INSERT``), and every column of a type ``COPY`` reads as text."""
+    connection = connections[database]
+    if connection.vendor != "postgresql" or connection.Database.__name__ != "psycopg2":
+        return False
+    return all(
+        type(f.target_field if f.is_relation else f) in _COPYABLE or _copy_text(f)
+        for f in model._meta.local_concrete_fields
+        if not getattr(f, "generated", False)
+    )
+
+
+def needs_instances(model: type[Model]) -> bool:
+    """Whether a column's placeholder is not plain ``%s`` (e.g. a geometry's), so only
+    Django's own insert knows how to write it."""
+    return any(hasattr(f, "get_placeholder") for f in model._meta.local_concrete_fields)
+
+
+class TableLoader:
+    """Inserts export rows of one model, a batch at a time, converting them on the way.
+
+    Database errors about a value name the export file and line it came from.
+    """
+
+    def __init__(self, model: type[Model], database: str, path: Path) -> None:
+        self.model = model
+        self.database = database
+        self.path = path
+        self.connection = connections[database]
+        self.copy = can_copy(model, database)
+        self.columns = Columns(model, self.connection, self.copy)
+        quote = self.connection.ops.quote_name
+        names = ", ".join(quote(f.column) for f in self.columns.fields)
+        table = quote(model._meta.db_table)
+        if self.copy:
+            self.statement = f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+            self.batch_size = BATCH_SIZE
+        else:
+            self.statement = f"INSERT INTO {table} ({names}) VALUES "
+            self.row_placeholder = "(" + ", ".join(["%s"] * len(self.columns.fields)) + ")"
+            limit = self.connection.ops.bulk_batch_size(self.columns.fields, [None] * BATCH_SIZE)
+            self.batch_size = max(1, min(BATCH_SIZE, limit or BATCH_SIZE))
+
+    def convert(self, number: int, row: Row) -> list[Any]:
+        """The column parameters of the row on line ``number``."""
+        try:
+            return self.columns.values(row)
+        except ValidationError as exc:
+            message = "; ".join(exc.messages)
+            raise DataFileError(
+                f"{self.path}:{number}: {self.model._meta.label_lower} pk={row['pk']!r}: "
+                f"{message}; the export does not fit this schema: export it again"
+            ) from None
+        except (TypeError, ValueError) as exc:
+            raise DataFileError(
+                f"{self.path}:{number}: {self.model._meta.label_lower} pk={row['pk']!r}: "
+                f"{exc}; the export does not fit this schema: export it again"
+            ) from None
+
+    def insert(self, batch: list[tuple[int, list[Any]]]) -> None:
+        """Insert ``(line number, values)`` rows, in one statement."""
+        with self.connection.cursor() as cursor:
+            try:
+                if self.copy:
+                    self._copy(cursor, batch)
+                else:
+                    sql = self.statement + ", ".join([self.row_placeholder] * len(batch))
+                    cursor.execute(sql, [value for _, values in batch for value in values])
+            except DataError as exc:
+                raise DataFileError(
+                    f"{self.path}{self._line(exc, batch)}: {_first_line(exc)}; the export does "
+                    "not fit this schema: export it again"
+                ) from None
+
+    def _copy(self, cursor: Any, batch: list[tuple[int, list[Any]]]) -> None:
+        buffer = io.StringIO()
+        # Strings quoted, so that only the unquoted \N is NULL.
+        writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+        writer.writerows(values for _, values in batch)
+        buffer.seek(0)
+        cursor.cursor.copy_expert(self.statement, buffer)
+
+    def _line(self, exc: DataError, batch: list[tuple[int, list[Any]]]) -> str:
+        """``:line`` of the file, where the database says which row of the batch failed."""
+        match = _COPY_LINE.search(str(exc))
+        if match and 0 < int(match[1]) <= len(batch):
+            return f":{batch[int(match[1]) - 1][0]}"
+        if len(batch) == 1:
+            return f":{batch[0][0]}"
+        return f" (lines {batch[0][0]}-{batch[-1][0]})"
+
+    def load(
+        self, rows: Iterable[tuple[int, Row]], loaded: KeySet, advance: Callable[[int], Any]
+    ) -> tuple[int, int]:
+        """Insert the rows whose key is not in ``loaded`` yet, adding their keys to it.
+
+        Returns how many rows went in, and how many were left out for a natural key
+        that has no row here.
+        """
+        to_python = self.model._meta.pk.to_python
+        count = unmatched = 0
+        batch: list[tuple[int, list[Any]]] = []
+        for number, row in rows:
+            pk = row["pk"]
+            if type(pk) is not int:
+                pk = to_python(pk)
+            if pk in loaded:
+                continue
+            try:
+                batch.append((number, self.convert(number, row)))
+            except UnmatchedNaturalKey:
+                unmatched += 1
+                continue
+            loaded.add(pk)
+            if len(batch) >= self.batch_size:
+                self.insert(batch)
+                count += len(batch)
+                advance(len(batch))
+                batch = []
+        if batch:
+            self.insert(batch)
+            count += len(batch)
+            advance(len(batch))
+        return count, unmatched
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
