@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +196,42 @@ class KeysIn(Lookup):
             sql = f"{column} IN (SELECT value FROM json_each(%s))"
             return sql, [*params, json.dumps(keys, default=str)]
         return f"{column} IN ({', '.join(['%s'] * len(keys))})", [*params, *keys]
+
+
+#: The foreign keys of some tables, with what recreates them.
+_POSTGRES_FOREIGN_KEYS = """
+    SELECT c.conrelid::regclass::text, c.conname, pg_catalog.pg_get_constraintdef(c.oid)
+    FROM pg_catalog.pg_constraint c
+    WHERE c.contype = 'f' AND c.conparentid = 0 AND c.conrelid = ANY(%s::regclass[])
+    ORDER BY c.oid
+"""
+
+
+@contextmanager
+def foreign_keys_checked_at_end(
+    connection: BaseDatabaseWrapper, tables: list[str]
+) -> Iterator[None]:
+    """Load ``tables`` with their foreign keys checked once, at the end, in the transaction.
+
+    PostgreSQL checks a deferred foreign key row by row when the transaction commits;
+    for a million rows that takes longer than loading them. Here the foreign keys are
+    dropped and created again once the rows are in, so that PostgreSQL checks each with
+    one join, as ``pg_restore`` does. A row that breaks one fails the ``ADD CONSTRAINT``
+    with an ``IntegrityError``, and the transaction takes the drop back. Other databases
+    have their checks turned off and run :meth:`check_constraints` themselves.
+    """
+    if connection.vendor != "postgresql" or not tables:
+        with connection.constraint_checks_disabled():
+            yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_POSTGRES_FOREIGN_KEYS, [[connection.ops.quote_name(t) for t in tables]])
+        foreign_keys = cursor.fetchall()
+        for table, name, _ in foreign_keys:
+            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {connection.ops.quote_name(name)}")
+    yield
+    with connection.cursor() as cursor:
+        for table, name, definition in foreign_keys:
+            cursor.execute(
+                f"ALTER TABLE {table} ADD CONSTRAINT {connection.ops.quote_name(name)} {definition}"
+            )

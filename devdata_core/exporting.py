@@ -179,6 +179,8 @@ class ExportRun:
         pulls = self.plan.pulls(model, strategy)
         checks, pending, pulling = [], [], []
         for ref in self.graph.references.get(model, ()):
+            if self._always_intact(ref):
+                continue
             keys = self.keyset(ref.target, ref.target_field)
             waiting = self.pending.setdefault(ref, set())
             if ref in pulls:
@@ -207,6 +209,15 @@ class ExportRun:
             ],
             keys=[(name, self.keyset(model, name)) for name in self.key_fields(model)],
             children=children,
+        )
+
+    def _always_intact(self, ref: Reference) -> bool:
+        """Whether every row keeps ``ref`` intact: the database enforces it and this
+        export holds every row of its target."""
+        return (
+            ref.target in self.complete
+            and ref.field.db_constraint
+            and connections[self.database].features.supports_foreign_keys
         )
 
     def _restrictions(
@@ -329,6 +340,8 @@ class ExportRun:
         checks = indexed.checks
         own_keys = self.keyset(model)
         pk = columns.index(model._meta.pk.attname)
+        serialize, write = serializer.serialize, out.write
+        allowed = self._allowed if indexed.generic or indexed.pending or indexed.pulls else None
         written = selected = 0
         # Closed when the loop ends early, so the database cursor goes at once.
         rows = self.rows(queryset, columns)
@@ -344,21 +357,23 @@ class ExportRun:
                     continue
                 if high is not None and selected > high:
                     break
-                if values[pk] in own_keys or not self._allowed(values, indexed):
+                if values[pk] in own_keys or (allowed and not allowed(values, indexed)):
                     continue
-                row = serializer.serialize(values)
+                row = serialize(values)
                 if anonymisers:
                     self.anonymisation.apply(serializer, values, row, anonymisers, source)
-                out.write(encode(row))
+                write(encode(row))
                 for index, keys in indexed.keys:
                     keys.add(values[index])
                 for child_keys, request in indexed.children:
                     if values[pk] not in child_keys:
                         request.add(values[pk])
                 written += 1
-                bar.update(1)
+                if not written % CHUNK_SIZE:
+                    bar.update(CHUNK_SIZE)
         finally:
             rows.close()
+            bar.update(written % CHUNK_SIZE)
         return written
 
     def export_queryset(
@@ -471,7 +486,7 @@ class ExportRun:
                 (_field_name(model, attname), by_attname[attname].field, keys, request)
                 for attname, keys, request in rules.pulls
             ]
-        for _, row in read_rows(path):
+        for _, row in read_rows(path, model):
             rows += 1
             for keys, name in key_sets:
                 keys.add_serialised([_serialised(row, name)])
@@ -583,11 +598,11 @@ class ExportRun:
         removed_total = 0
         for path, target in self.files(model):
             # Read first: a file with nothing to drop is left as it is.
-            removed = [row for _, row in read_rows(path) if not intact(row)]
+            removed = [row for _, row in read_rows(path, model) if not intact(row)]
             if not removed:
                 continue
             with atomic_writer(target) as out:
-                for _, row in read_rows(path):
+                for _, row in read_rows(path, model):
                     if intact(row):
                         out.write(encode(row))
             if path != target:
@@ -654,7 +669,7 @@ def keys_from_files(dest: Path, model: type[Model], attname: str | None = None) 
     directory = Path(dest) / model_label(model)
     for path in sorted(directory.glob("*.json*")) if directory.is_dir() else ():
         if path.suffix in (".json", ".jsonl"):
-            keys.add_serialised(_serialised(row, name) for _, row in read_rows(path))
+            keys.add_serialised(_serialised(row, name) for _, row in read_rows(path, model))
     return keys
 
 

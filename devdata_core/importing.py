@@ -19,7 +19,7 @@ from django.core.serializers.base import DeserializedObject
 from django.db import IntegrityError, connections, transaction
 from django.db.models import Model, Q, UniqueConstraint
 
-from . import plugins, schema
+from . import databases, plugins, schema
 from .errors import DataFileError, DevdataError, describe, guard
 from .extras import ExtraImport
 from .graph import strategy_graph
@@ -113,7 +113,7 @@ def check_export(src: Path, plan: ExportPlan) -> dict[Path, int]:
 def _count_rows(path: Path, model: type[Model]) -> int:
     expected = model._meta.label_lower
     rows = 0
-    for number, row in read_rows(path):
+    for number, row in read_rows(path, model):
         if row["model"].lower() != expected:
             raise DataFileError(
                 f"{path}:{number}: row of {row['model']!r} in the file of {expected!r}; "
@@ -141,7 +141,8 @@ def load_file(model: type[Model], path: Path, database: str) -> int:
     if run.prefilled_table(concrete) or needs_instances(concrete):
         return load_objects(concrete, read_objects(path, database), database)
     loader = TableLoader(concrete, database, path)
-    count, unmatched = loader.load(read_rows(path), run.loaded_keys(concrete), run.advance)
+    rows = read_rows(path, concrete)
+    count, unmatched = loader.load(rows, run.loaded_keys(concrete), run.advance)
     if unmatched:
         run.unmatched[concrete] = run.unmatched.get(concrete, 0) + unmatched
     return count
@@ -276,10 +277,11 @@ def run_import(
                 "devdata_before_import", database=database, src=src, models=graph.order
             )
             # Rows load in dependency order, but cycles and self-references still point
-            # forward: foreign keys are checked once everything is in. PostgreSQL and
-            # SQLite defer their checks to then; MySQL's cannot be deferred, so they are
-            # off while loading, as loaddata does.
-            with connection.constraint_checks_disabled():
+            # forward: foreign keys are checked once everything is in. SQLite defers its
+            # checks to then; MySQL's cannot be deferred, so they are off while loading,
+            # as loaddata does; PostgreSQL's are made again at the end.
+            tables = [m._meta.db_table for m in graph.order]
+            with databases.foreign_keys_checked_at_end(connection, tables):
                 for model in graph.order:
                     _import_model(run, model)
                 for extra in settings.extra_strategies:
@@ -292,7 +294,7 @@ def run_import(
                             consequence=run.consequence,
                         )
             _reset_sequences(database, graph.order)
-            connection.check_constraints(table_names=[m._meta.db_table for m in graph.order])
+            connection.check_constraints(table_names=tables)
             summary = run.summary.finish()
             plugins.call_hook("devdata_after_import", database=database, src=src, summary=summary)
     except IntegrityError as exc:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import DataError, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -55,9 +56,12 @@ _UNCHANGED: dict[type[Field], type] = {
         str,
     ),
     models.BooleanField: bool,
+    models.FloatField: float,
 }
 #: Auto fields too, except on MySQL, which checks their values (no zero).
 _AUTO = (models.AutoField, models.BigAutoField, models.SmallAutoField)
+#: Fields whose exported strings PostgreSQL's ``COPY`` can read itself.
+_PARSED_BY_POSTGRES = (models.DecimalField, models.DateField, models.TimeField, models.UUIDField)
 #: Fields whose prepared values PostgreSQL's ``COPY`` reads as text (``str()``).
 _COPYABLE = (
     *_UNCHANGED,
@@ -125,10 +129,10 @@ class Columns:
         if field.is_relation:
             target = field.target_field
             to_python = self._foreign_key(field, target.to_python)
-            unchanged = _unchanged_type(target, connection)
+            unchanged, as_is = _unchanged(target, connection, copy)
         else:
             to_python = field.to_python
-            unchanged = _unchanged_type(field, connection)
+            unchanged, as_is = _unchanged(field, connection, copy)
         text = _copy_text(field) if copy else None
         if text is not None:
 
@@ -138,7 +142,7 @@ class Columns:
             return convert
 
         def convert(value: Any) -> Any:
-            if type(value) is unchanged:
+            if type(value) is unchanged and (as_is is None or as_is(value)):
                 return value
             if value is not None:
                 value = prepare(to_python(value), connection)
@@ -187,10 +191,25 @@ def _copy_text(field: Field) -> Callable[[Any], str] | None:
     return None
 
 
-def _unchanged_type(field: Field, connection: BaseDatabaseWrapper) -> type | None:
-    if type(field) in _AUTO and connection.vendor != "mysql":
-        return int
-    return _UNCHANGED.get(type(field))
+def _unchanged(
+    field: Field, connection: BaseDatabaseWrapper, copy: bool
+) -> tuple[type | None, Callable[[str], bool] | None]:
+    """The type of exported value that goes to the database unchanged, and a check it
+    must pass too (or ``None``)."""
+    kind = type(field)
+    if kind in _AUTO and connection.vendor != "mysql":
+        return int, None
+    if copy and kind in _PARSED_BY_POSTGRES:
+        # PostgreSQL reads these strings as it reads the values Django would send.
+        return str, None
+    if copy and kind is models.DateTimeField:
+        # Django would make a naive time aware in TIME_ZONE; PostgreSQL would use UTC.
+        return str, (_has_offset if settings.USE_TZ else None)
+    return _UNCHANGED.get(kind), None
+
+
+def _has_offset(value: str) -> bool:
+    return value.endswith("Z") or (len(value) > 6 and value[-6] in "+-")
 
 
 def can_copy(model: type[Model], database: str) -> bool:

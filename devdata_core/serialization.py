@@ -11,14 +11,17 @@ from __future__ import annotations
 import datetime
 import decimal
 import json
+import math
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
 from django.core.serializers import base
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.serializers.python import Deserializer as PythonDeserializer
-from django.db.models import Field, Model
+from django.db.models import Field, JSONField, Model
 from django.utils.encoding import is_protected_type
 
 from .errors import DataFileError
@@ -37,11 +40,53 @@ class ExportJSONEncoder(DjangoJSONEncoder):
 
 
 _encoder = ExportJSONEncoder(ensure_ascii=False, separators=(",", ":"))
+#: An integer of 20 digits or more may not fit the 64 bits orjson reads exactly.
+_LONG_NUMBER = re.compile(r"\d{20}")
 
 
 def encode(row: Row) -> str:
-    """One export line, newline included."""
-    return _encoder.encode(row) + "\n"
+    """One export line, newline included.
+
+    orjson writes it, an order of magnitude faster than the standard library. What
+    orjson cannot write as Python's ``json`` would (integers beyond 64 bits, which it
+    refuses, and NaN or infinite floats, which it writes as ``null``) the standard
+    library writes.
+    """
+    try:
+        line = orjson.dumps(row, default=_encoder.default, option=orjson.OPT_APPEND_NEWLINE)
+    except TypeError:
+        return _encoder.encode(row) + "\n"
+    if b"null" in line and not all(_finite(value) for value in row["fields"].values()):
+        return _encoder.encode(row) + "\n"
+    return line.decode()
+
+
+def _finite(value: Any) -> bool:
+    return type(value) is not float or math.isfinite(value)
+
+
+def decode(line: str, exact: bool = True) -> Any:
+    """The value of one export line (orjson, or Python's ``json`` where it reads exactly).
+
+    orjson reads an integer beyond 64 bits as a float. Only JSON and custom fields can
+    hold one (Django's integer fields fit 64 bits), so only rows with such fields need
+    ``exact`` decoding, which looks for long numbers first.
+    """
+    if exact and _LONG_NUMBER.search(line):
+        return json.loads(line)
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        # NaN and Infinity, which Python's json writes and reads; it also says what is wrong.
+        return json.loads(line)
+
+
+def _holds_only_scalars(model: type[Model]) -> bool:
+    """Whether every field of ``model`` is one of Django's own, other than JSON."""
+    return all(
+        type(f).__module__.startswith("django.db.models.fields") and not isinstance(f, JSONField)
+        for f in model._meta.concrete_model._meta.local_concrete_fields
+    )
 
 
 #: Types written to JSON as they are.
@@ -168,18 +213,22 @@ class RowSerializer:
         }
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, Row]]:
-    """``(line number, row)`` for every row of an export file, checking each row's shape."""
+def read_rows(path: Path, model: type[Model] | None = None) -> Iterator[tuple[int, Row]]:
+    """``(line number, row)`` for every row of an export file, checking each row's shape.
+
+    Given the ``model`` of the file, rows decode faster where its fields allow.
+    """
     if path.suffix == LEGACY_DATA_SUFFIX:
         yield from _read_legacy(path)
         return
+    exact = model is None or not _holds_only_scalars(model)
     try:
         with path.open(encoding="utf-8") as f:
             for number, line in enumerate(f, start=1):
                 if not line.strip():
                     continue
                 try:
-                    row = json.loads(line)
+                    row = decode(line, exact)
                 except json.JSONDecodeError as exc:
                     raise DataFileError(
                         f"{path}:{number}: not valid JSON at column {exc.colno} ({exc.msg}); "

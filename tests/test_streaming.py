@@ -145,9 +145,11 @@ def test_memory_stays_flat_as_a_table_grows(site, monkeypatch):
 
     data_growth = sizes[1] - sizes[0]
     assert data_growth > 3_500_000
+    # Holding the rows would take several times their size on disk; a small fraction
+    # of it is noise (what happens to be alive at the peak).
     (small_export, small_import), (big_export, big_import) = peaks
-    assert big_export - small_export < data_growth / 10, peaks
-    assert big_import - small_import < data_growth / 10, peaks
+    assert big_export - small_export < data_growth / 4, peaks
+    assert big_import - small_import < data_growth / 4, peaks
 
 
 def test_a_subset_is_found_through_the_index(site, monkeypatch):
