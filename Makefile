@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
 EDITABLES := -e '.[test]' $(foreach p,$(PLUGINS),-e $(dir $(p)))
 
-.PHONY: install demo test lint
+.PHONY: install demo test lint bench
 
 $(VENV)/.installed: pyproject.toml $(PLUGINS)
 	$(PYTHON) -m venv $(VENV)
@@ -24,3 +24,12 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Time devdata's export and import against dumpdata/loaddata and pg_dump/pg_restore
+# (benchmarks/README.md), e.g. `make bench SCALES=10k VENDORS="sqlite postgres mariadb"`.
+SCALES ?= 10k 100k
+VENDORS ?= postgres
+TOOLS ?=
+
+bench: install
+	$(PY) benchmarks/run.py --scales $(SCALES) --vendors $(VENDORS) $(if $(TOOLS),--tools $(TOOLS)) $(BENCH_ARGS)

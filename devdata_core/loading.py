@@ -26,40 +26,16 @@ from django.db.models import Field, Model
 
 from .errors import DataFileError
 from .keys import KeySet
-from .serialization import Row
+from .serialization import PLAIN_FIELDS, Row
 
 #: Rows per ``COPY`` or ``INSERT`` statement (fewer where the database limits parameters).
 BATCH_SIZE = 5000
+#: Auto fields' values are checked by MySQL's backend (no zero), so only they change.
+_AUTO = (models.AutoField, models.BigAutoField, models.SmallAutoField)
 
 #: Fields whose value Django passes to the database unchanged when it already has the
-#: field's Python type. Exact classes only: a subclass may prepare values its own way.
-_UNCHANGED: dict[type[Field], type] = {
-    **dict.fromkeys(
-        (
-            models.IntegerField,
-            models.BigIntegerField,
-            models.SmallIntegerField,
-            models.PositiveIntegerField,
-            models.PositiveBigIntegerField,
-            models.PositiveSmallIntegerField,
-        ),
-        int,
-    ),
-    **dict.fromkeys(
-        (
-            models.CharField,
-            models.TextField,
-            models.SlugField,
-            models.EmailField,
-            models.URLField,
-        ),
-        str,
-    ),
-    models.BooleanField: bool,
-    models.FloatField: float,
-}
-#: Auto fields too, except on MySQL, which checks their values (no zero).
-_AUTO = (models.AutoField, models.BigAutoField, models.SmallAutoField)
+#: field's Python type.
+_UNCHANGED = {kind: python for kind, python in PLAIN_FIELDS.items() if kind not in _AUTO}
 #: Fields whose exported strings PostgreSQL's ``COPY`` can read itself.
 _PARSED_BY_POSTGRES = (models.DecimalField, models.DateField, models.TimeField, models.UUIDField)
 #: Fields whose prepared values PostgreSQL's ``COPY`` reads as text (``str()``).
@@ -67,7 +43,6 @@ _COPYABLE = (
     *_UNCHANGED,
     *_AUTO,
     models.DecimalField,
-    models.FloatField,
     models.DateField,
     models.DateTimeField,
     models.TimeField,

@@ -12,6 +12,7 @@ import datetime
 import decimal
 import json
 import math
+import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ import orjson
 from django.core.serializers import base
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.serializers.python import Deserializer as PythonDeserializer
+from django.db import models
 from django.db.models import Field, JSONField, Model
 from django.utils.encoding import is_protected_type
 
@@ -91,6 +93,30 @@ def _holds_only_scalars(model: type[Model]) -> bool:
 
 #: Types written to JSON as they are.
 _NATIVE = frozenset({int, float, bool, type(None)})
+#: Django's fields of plain values, with their type, which JSON holds as it is. Exact
+#: classes only: a subclass may convert its values its own way.
+PLAIN_FIELDS: dict[type[Field], type] = {
+    **dict.fromkeys(
+        (
+            models.AutoField,
+            models.BigAutoField,
+            models.SmallAutoField,
+            models.IntegerField,
+            models.BigIntegerField,
+            models.SmallIntegerField,
+            models.PositiveIntegerField,
+            models.PositiveBigIntegerField,
+            models.PositiveSmallIntegerField,
+        ),
+        int,
+    ),
+    **dict.fromkeys(
+        (models.CharField, models.TextField, models.SlugField, models.EmailField, models.URLField),
+        str,
+    ),
+    models.BooleanField: bool,
+    models.FloatField: float,
+}
 #: Types Django's serializers keep as they are, and how the export encoder writes them.
 _PROTECTED = {
     datetime.datetime: datetime.datetime.isoformat,
@@ -136,11 +162,12 @@ class RowSerializer:
     """Turns rows of one model, fetched as tuples of column values, into export rows.
 
     The rows are those ``dumpdata`` writes for the same instances, but no instance is
-    built unless a field needs one: a value Django's serializers keep as it is (a number,
-    a date, a plain string) is written straight from the tuple, and only other values
-    (UUIDs, JSON, binary, custom fields) go through ``Field.value_to_string`` on an
-    instance made from the tuple. Foreign keys to the models of ``natural`` are written
-    as natural keys, the way ``dumpdata --natural-foreign`` writes them.
+    built unless a field needs one. Fields of plain values (numbers, text, booleans) are
+    copied from the tuple as they are; values Django's serializers keep (dates,
+    decimals) are written as the encoder would; only other values (UUIDs, JSON, binary,
+    custom fields) go through ``Field.value_to_string`` on an instance made from the
+    tuple. Foreign keys to the models of ``natural`` are written as natural keys, the
+    way ``dumpdata --natural-foreign`` writes them.
     """
 
     def __init__(
@@ -156,18 +183,18 @@ class RowSerializer:
         self.database = database
         self.label = concrete._meta.label_lower
         self._built: tuple[Values | None, Model | None] = (None, None)
-        self.pk = self._converter(concrete._meta.pk)
-        self.fields = [
-            (
-                f.name,
-                self._natural_converter(f, natural)
-                if natural
-                and f.is_relation
-                and f.related_model._meta.concrete_model in natural.models
-                else self._converter(f),
-            )
-            for f in exported_fields(concrete)
-        ]
+        pk = concrete._meta.pk
+        self._pk_index = self.columns.index(pk.attname)
+        self._pk = None if _plain(pk) else self._converter(pk)
+        fields = exported_fields(concrete)
+        self._names = [f.name for f in fields]
+        self._pick = _picker([self.columns.index(f.attname) for f in fields])
+        self._conversions = []
+        for position, f in enumerate(fields):
+            if natural and f.is_relation and f.related_model._meta.concrete_model in natural.models:
+                self._conversions.append((position, _natural_converter(f, natural)))
+            elif not _plain(f):
+                self._conversions.append((position, self._converter(f)))
 
     def instance(self, values: Values) -> Model:
         """The model instance of a row, built once per row and only when asked for."""
@@ -177,14 +204,12 @@ class RowSerializer:
             self._built = (values, obj)
         return obj
 
-    def _converter(self, field: Field) -> Callable[[Values], Any]:
-        index = self.columns.index(field.attname)
+    def _converter(self, field: Field) -> Callable[[Any, Values], Any]:
         plain_strings = type(field).value_to_string is Field.value_to_string
         value_to_string = field.value_to_string
         instance = self.instance
 
-        def convert(values: Values) -> Any:
-            value = values[index]
+        def convert(value: Any, values: Values) -> Any:
             kind = type(value)
             if kind in _NATIVE or (kind is str and plain_strings):
                 return value
@@ -196,21 +221,40 @@ class RowSerializer:
 
         return convert
 
-    def _natural_converter(self, field: Field, natural: NaturalKeys) -> Callable[[Values], Any]:
-        index = self.columns.index(field.attname)
-        target = field.related_model._meta.concrete_model
-
-        def convert(values: Values) -> Any:
-            return natural(target, values[index])
-
-        return convert
-
     def serialize(self, values: Values) -> Row:
+        picked = self._pick(values)
+        for position, convert in self._conversions:
+            picked[position] = convert(picked[position], values)
+        pk = values[self._pk_index]
         return {
             "model": self.label,
-            "pk": self.pk(values),
-            "fields": {name: convert(values) for name, convert in self.fields},
+            "pk": pk if self._pk is None else self._pk(pk, values),
+            "fields": dict(zip(self._names, picked, strict=True)),
         }
+
+
+def _plain(field: Field) -> bool:
+    """Whether ``field``'s values go to JSON as they are: numbers, text, booleans."""
+    if type(field) in (models.ForeignKey, models.OneToOneField):
+        field = field.target_field
+    return type(field) in PLAIN_FIELDS
+
+
+def _picker(indexes: list[int]) -> Callable[[Values], list[Any]]:
+    """A function picking the values at ``indexes`` out of a row, into a new list."""
+    if len(indexes) > 1:
+        getter = operator.itemgetter(*indexes)
+        return lambda values: list(getter(values))
+    return lambda values: [values[i] for i in indexes]
+
+
+def _natural_converter(field: Field, natural: NaturalKeys) -> Callable[[Any, Values], Any]:
+    target = field.related_model._meta.concrete_model
+
+    def convert(value: Any, values: Values) -> Any:
+        return natural(target, value)
+
+    return convert
 
 
 def read_rows(path: Path, model: type[Model] | None = None) -> Iterator[tuple[int, Row]]:

@@ -1,0 +1,1 @@
+"""The benchmark's schema and data: customers, tags, orders and order lines."""

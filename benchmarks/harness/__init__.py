@@ -1,0 +1,1 @@
+"""What ``benchmarks/run.py`` needs outside Django: databases, processes, tools, the report."""
