@@ -15,7 +15,7 @@ from typing import Any
 from django.db import DatabaseError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.recorder import MigrationRecorder
-from django.db.models import Lookup
+from django.db.models import Lookup, QuerySet
 
 from . import errors
 from .errors import DevdataError
@@ -235,3 +235,28 @@ def foreign_keys_checked_at_end(
             cursor.execute(
                 f"ALTER TABLE {table} ADD CONSTRAINT {connection.ops.quote_name(name)} {definition}"
             )
+
+
+def stream_mysql(queryset: QuerySet, chunk_size: int) -> Iterator[Any]:
+    """The rows of ``queryset`` from MySQL, read a chunk at a time as they arrive.
+
+    Django's MySQL cursors hold a whole result in memory. This reads it through an
+    unbuffered cursor instead, on a connection of its own, so that queries made while
+    the rows are read (by anonymisers, say) do not find the connection busy. Django's
+    own converters turn the values into what the queryset would give.
+    """
+    connection = connections[queryset.db]
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    sql, params = compiler.as_sql()
+    reader = connection.get_new_connection(connection.get_connection_params())
+    try:
+        cursor = reader.cursor(connection.Database.cursors.SSCursor)
+        cursor.execute(sql, params)
+
+        def chunks() -> Iterator[Any]:
+            while rows := cursor.fetchmany(chunk_size):
+                yield rows
+
+        yield from compiler.results_iter(results=chunks(), tuple_expected=True)
+    finally:
+        reader.close()

@@ -24,9 +24,8 @@ from django.core.exceptions import ValidationError
 from django.db import connections
 from django.db.models import F, Field, Model, Q, QuerySet
 
-from . import plugins, schema
+from . import databases, plugins, schema
 from .anonymisation import Anonymisation
-from .databases import KeysIn
 from .errors import DevdataError, guard
 from .extras import ExtraExport
 from .files import PARTIAL_SUFFIX, atomic_writer
@@ -245,7 +244,7 @@ class ExportRun:
         """
         for ref, keys in self._restrictions(model, strategy):
             if keys is not None:
-                condition = Q(KeysIn(F(ref.attname), keys))
+                condition = Q(databases.KeysIn(F(ref.attname), keys))
                 if ref.field.null:
                     condition |= Q(**{f"{ref.attname}__isnull": True})
                 queryset = queryset.filter(condition)
@@ -260,24 +259,12 @@ class ExportRun:
         ]
 
     def rows(self, queryset: QuerySet, columns: Sequence[str]) -> Iterator[Values]:
-        """The rows of ``queryset`` as tuples of ``columns``, streamed in chunks.
-
-        MySQL drivers read a whole result into memory, so there the rows of a queryset
-        that neither slices nor orders them come a chunk at a time in primary-key order.
-        """
+        """The rows of ``queryset`` as tuples of ``columns``, streamed in chunks."""
         values = queryset.values_list(*columns)
-        if connections[queryset.db].vendor != "mysql" or (
-            queryset.query.is_sliced or queryset.query.order_by
-        ):
+        if connections[queryset.db].vendor == "mysql":
+            yield from databases.stream_mysql(values, CHUNK_SIZE)
+        else:
             yield from values.iterator(chunk_size=CHUNK_SIZE)
-            return
-        pk = queryset.model._meta.pk.attname
-        position = columns.index(pk)
-        values = values.order_by(pk)
-        chunk = list(values[:CHUNK_SIZE])
-        while chunk:
-            yield from chunk
-            chunk = list(values.filter(**{f"{pk}__gt": chunk[-1][position]})[:CHUNK_SIZE])
 
     def _generic_target(
         self, content_type: Any, object_id: Any
