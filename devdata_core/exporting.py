@@ -33,7 +33,15 @@ from .graph import Reference
 from .keys import KeySet
 from .plan import ExportPlan, GenericReference, export_plan, pulled_file
 from .reporting import Progress, Reporter, RunSummary
-from .serialization import NaturalKeys, Row, RowSerializer, Values, encode, read_rows
+from .serialization import (
+    NaturalKeys,
+    Row,
+    RowSerializer,
+    Values,
+    encode,
+    read_rows,
+    stored_fields,
+)
 from .settings import DevdataSettings, model_label
 from .strategies import Exportable, Strategy
 
@@ -252,11 +260,7 @@ class ExportRun:
 
     def columns(self, model: type[Model]) -> list[str]:
         """The columns fetched for rows of ``model``: every stored one of its own table."""
-        return [
-            f.attname
-            for f in model._meta.concrete_model._meta.local_concrete_fields
-            if not getattr(f, "generated", False)
-        ]
+        return [f.attname for f in stored_fields(model._meta.concrete_model)]
 
     def rows(self, queryset: QuerySet, columns: Sequence[str]) -> Iterator[Values]:
         """The rows of ``queryset`` as tuples of ``columns``, streamed in chunks."""

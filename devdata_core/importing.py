@@ -28,7 +28,7 @@ from .loading import TableLoader, needs_instances
 from .plan import PULLED_NAME, ExportPlan, export_plan, pulled_file
 from .reporting import Reporter, RunSummary
 from .reset_modes import Reset
-from .serialization import deserialize, read_rows
+from .serialization import deserialize, read_rows, stored_fields
 from .settings import DevdataSettings, model_label
 from .strategies import Exportable
 
@@ -159,8 +159,7 @@ def load_objects(model: type[Model], objects: Iterable[DeserializedObject], data
     run = current_run()
     concrete = model._meta.concrete_model
     loaded = run.loaded_keys(concrete)
-    run.prefilled_table(concrete)
-    fields = [f for f in concrete._meta.local_concrete_fields if not getattr(f, "generated", False)]
+    fields = stored_fields(concrete)
     limit = connections[database].ops.bulk_batch_size(fields, [None] * BATCH_SIZE)
     batch_size = max(1, min(BATCH_SIZE, limit or BATCH_SIZE))
     count = 0

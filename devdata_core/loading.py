@@ -26,7 +26,7 @@ from django.db.models import Field, Model
 
 from .errors import DataFileError
 from .keys import KeySet
-from .serialization import PLAIN_FIELDS, Row
+from .serialization import PLAIN_FIELDS, Row, stored_fields
 
 #: Rows per ``COPY`` or ``INSERT`` statement (fewer where the database limits parameters).
 BATCH_SIZE = 5000
@@ -40,8 +40,7 @@ _UNCHANGED = {kind: python for kind, python in PLAIN_FIELDS.items() if kind not 
 _PARSED_BY_POSTGRES = (models.DecimalField, models.DateField, models.TimeField, models.UUIDField)
 #: Fields whose prepared values PostgreSQL's ``COPY`` reads as text (``str()``).
 _COPYABLE = (
-    *_UNCHANGED,
-    *_AUTO,
+    *PLAIN_FIELDS,
     models.DecimalField,
     models.DateField,
     models.DateTimeField,
@@ -76,9 +75,7 @@ class Columns:
     def __init__(self, model: type[Model], connection: BaseDatabaseWrapper, copy: bool) -> None:
         self.model = model
         self.connection = connection
-        self.fields = [
-            f for f in model._meta.local_concrete_fields if not getattr(f, "generated", False)
-        ]
+        self.fields = stored_fields(model)
         pk = model._meta.pk
         self._null = _COPY_NULL if copy else None
         self._columns = [
@@ -195,8 +192,7 @@ def can_copy(model: type[Model], database: str) -> bool:
         return False
     return all(
         type(f.target_field if f.is_relation else f) in _COPYABLE or _copy_text(f)
-        for f in model._meta.local_concrete_fields
-        if not getattr(f, "generated", False)
+        for f in stored_fields(model)
     )
 
 

@@ -126,6 +126,11 @@ _PROTECTED = {
 }
 
 
+def stored_fields(model: type[Model]) -> list[Field]:
+    """The columns of ``model``'s own table that devdata copies: all but generated ones."""
+    return [f for f in model._meta.local_concrete_fields if not getattr(f, "generated", False)]
+
+
 def exported_fields(model: type[Model]) -> list[Field]:
     """The fields an export row carries in ``fields``, as ``dumpdata`` writes them.
 
