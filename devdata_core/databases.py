@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from django.db import DatabaseError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.recorder import MigrationRecorder
 from django.db.models import Lookup, QuerySet
+from django.db.models.sql.constants import GET_ITERATOR_CHUNK_SIZE
 
 from . import errors
 from .errors import DevdataError
@@ -237,26 +238,62 @@ def foreign_keys_checked_at_end(
             )
 
 
-def stream_mysql(queryset: QuerySet, chunk_size: int) -> Iterator[Any]:
-    """The rows of ``queryset`` from MySQL, read a chunk at a time as they arrive.
+def stream_mysql(queryset: QuerySet, columns: Sequence[str], chunk_size: int) -> Iterator[Any]:
+    """The rows of ``queryset`` from MySQL as tuples of ``columns``, a chunk at a time.
 
-    Django's MySQL cursors hold a whole result in memory. This reads it through an
-    unbuffered cursor instead, on a connection of its own, so that queries made while
-    the rows are read (by anonymisers, say) do not find the connection busy. Django's
-    own converters turn the values into what the queryset would give.
+    Everything is read on the alias's own connection, so in the export's snapshot
+    (:mod:`.snapshot`): MySQL cannot share a snapshot with a second connection, and a
+    connection reading an unbuffered result can run no other query until it is drained,
+    while anonymisers and natural keys query between rows. Django's MySQL cursors hold
+    a whole result in memory, so each query is kept to ``chunk_size`` rows:
+
+    - unsliced, and ordered by nothing or by the primary key: in key order, each chunk
+      starting after the last key of the one before (a range scan of the key's index);
+    - otherwise (a sample, another order): first the primary keys, in the queryset's
+      order, read whole through an unbuffered cursor (nothing else runs until it is
+      drained) and held (the sample's keys, or one key per row); then the rows, by key,
+      a chunk at a time, in that order.
     """
-    connection = connections[queryset.db]
-    compiler = queryset.query.get_compiler(using=queryset.db)
+    pk = queryset.model._meta.pk
+    query = queryset.query
+    ordering = query.order_by or (queryset.model._meta.ordering if query.default_ordering else ())
+    if (
+        not query.is_sliced
+        and not query.combinator
+        and not query.extra_order_by
+        and list(ordering) in ([], ["pk"], [pk.name], [pk.attname])
+    ):
+        rows = queryset.order_by("pk").values_list(*columns)
+        index = list(columns).index(pk.attname)
+        chunk = list(rows[:chunk_size])
+        while chunk:
+            yield from chunk
+            if len(chunk) < chunk_size:
+                return
+            chunk = list(rows.filter(pk__gt=chunk[-1][index])[:chunk_size])
+        return
+    keys = _keys_in_order(queryset)
+    by_key = queryset.model._base_manager.using(queryset.db).values_list(*columns)
+    index = list(columns).index(pk.attname)
+    for start in range(0, len(keys), chunk_size):
+        chunk = keys[start : start + chunk_size]
+        found = {row[index]: row for row in by_key.filter(pk__in=chunk)}
+        yield from (found[key] for key in chunk if key in found)
+
+
+def _keys_in_order(queryset: QuerySet) -> list[Any]:
+    """The primary keys of ``queryset``'s rows in its order, read through an unbuffered
+    cursor on the connection, with Django's converters applied."""
+    keys = queryset.values_list("pk")
+    compiler = keys.query.get_compiler(using=queryset.db)
     sql, params = compiler.as_sql()
-    reader = connection.get_new_connection(connection.get_connection_params())
-    try:
-        cursor = reader.cursor(connection.Database.cursors.SSCursor)
+    connection = connections[queryset.db]
+    connection.ensure_connection()
+    with closing(connection.connection.cursor(connection.Database.cursors.SSCursor)) as cursor:
         cursor.execute(sql, params)
 
         def chunks() -> Iterator[Any]:
-            while rows := cursor.fetchmany(chunk_size):
+            while rows := cursor.fetchmany(GET_ITERATOR_CHUNK_SIZE):
                 yield rows
 
-        yield from compiler.results_iter(results=chunks(), tuple_expected=True)
-    finally:
-        reader.close()
+        return [row[0] for row in compiler.results_iter(results=chunks(), tuple_expected=True)]

@@ -24,7 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import connections
 from django.db.models import F, Field, Model, Q, QuerySet
 
-from . import databases, plugins, schema
+from . import databases, plugins, schema, snapshot
 from .anonymisation import Anonymisation
 from .errors import DevdataError, guard
 from .extras import ExtraExport
@@ -264,11 +264,10 @@ class ExportRun:
 
     def rows(self, queryset: QuerySet, columns: Sequence[str]) -> Iterator[Values]:
         """The rows of ``queryset`` as tuples of ``columns``, streamed in chunks."""
-        values = queryset.values_list(*columns)
         if connections[queryset.db].vendor == "mysql":
-            yield from databases.stream_mysql(values, CHUNK_SIZE)
+            yield from databases.stream_mysql(queryset, columns, CHUNK_SIZE)
         else:
-            yield from values.iterator(chunk_size=CHUNK_SIZE)
+            yield from queryset.values_list(*columns).iterator(chunk_size=CHUNK_SIZE)
 
     def _generic_target(
         self, content_type: Any, object_id: Any
@@ -705,11 +704,14 @@ def export(
     only: Sequence[type[Model]] = (),
     no_update: bool = False,
     dry_run: bool = False,
+    serializable: bool = False,
 ) -> RunSummary:
     """Export every configured model (or only ``only``) from ``database`` into ``dest``.
 
-    A ``dry_run`` (``--plan``) selects the same rows but neither anonymises them nor
-    calls the lifecycle hooks: it only counts.
+    Everything is read from one snapshot of ``database`` (:mod:`.snapshot`;
+    ``serializable`` for PostgreSQL's strictest). A ``dry_run`` (``--plan``) selects
+    the same rows but neither anonymises them nor calls the lifecycle hooks: it only
+    counts.
     """
     plan = export_plan(settings)
     models = [m for m in plan.order if not only or m in only]
@@ -719,14 +721,16 @@ def export(
         if not dry_run:
             plugins.call_hook(hook, database=database, dest=dest, **kwargs)
 
+    if serializable and (ignored := snapshot.serializable_ignored(database)):
+        reporter.warn(ignored)
     dest.mkdir(parents=True, exist_ok=True)
-    schema.export_migration_state(database, dest)
     for model in models:
         # Rows pulled by an earlier export may no longer be wanted: pulls are redone.
         pulled_file(dest, model_label(model)).unlink(missing_ok=True)
     complete = False
     try:
-        with _running(run):
+        with snapshot.open_snapshot(database, serializable), _running(run):
+            schema.export_migration_state(database, dest)
             notify("devdata_before_export", models=models)
             for model in models:
                 _export_model(run, model, no_update, notify)

@@ -32,6 +32,14 @@ class Command(DevdataCommand):
             help="Keep the data files that already exist; export only the missing ones.",
         )
         parser.add_argument(
+            "--serializable-deferrable",
+            action="store_true",
+            help=(
+                "PostgreSQL: read a SERIALIZABLE, READ ONLY, DEFERRABLE snapshot (as pg_dump "
+                "does with this option) instead of REPEATABLE READ; it may wait to start."
+            ),
+        )
+        parser.add_argument(
             "--plan",
             action="store_true",
             help=(
@@ -48,6 +56,7 @@ class Command(DevdataCommand):
         database: str,
         no_update: bool,
         plan: bool,
+        serializable_deferrable: bool,
         verbosity: int,
         **_: Any,
     ) -> None:
@@ -57,7 +66,7 @@ class Command(DevdataCommand):
                 raise ConfigError(
                     "devdata_export --plan plans the whole export: leave out the model labels"
                 )
-            self.print_plan(database, settings)
+            self.print_plan(database, settings, serializable_deferrable)
             return
         only_models = []
         for label in only:
@@ -69,15 +78,30 @@ class Command(DevdataCommand):
                 )
             only_models.append(model)
         reporter = self.reporter(verbosity)
-        summary = export(database, Path(dest), settings, reporter, only_models, no_update)
+        summary = export(
+            database,
+            Path(dest),
+            settings,
+            reporter,
+            only_models,
+            no_update,
+            serializable=serializable_deferrable,
+        )
         reporter.success(summary.line(f"to {dest}"))
         if only_models:
             reporter.detail(f"Models: {', '.join(model_label(m) for m in only_models)}")
 
-    def print_plan(self, database: str, settings: DevdataSettings) -> None:
+    def print_plan(self, database: str, settings: DevdataSettings, serializable: bool) -> None:
         """Select what an export would, in a scratch directory, and describe it."""
         with tempfile.TemporaryDirectory(prefix="devdata-plan-") as scratch:
-            summary = export(database, Path(scratch), settings, self.reporter(0), dry_run=True)
+            summary = export(
+                database,
+                Path(scratch),
+                settings,
+                self.reporter(0),
+                dry_run=True,
+                serializable=serializable,
+            )
         plan = export_plan(settings)
         self.stdout.write(
             f"Export plan of database {database!r}: {len(plan.order)} models, in this order"
