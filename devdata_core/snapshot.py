@@ -80,13 +80,14 @@ def open_snapshot(database: str, serializable: bool = False) -> Iterator[None]:
     begin = _BEGIN.get((vendor, serializable and vendor == "postgresql"), [])
     # Entering the block connects if need be and starts the transaction (on SQLite with
     # BEGIN, elsewhere at the first statement): what follows opens it.
-    with transaction.atomic(using=database):
-        with connection.cursor() as cursor:
-            for statement in begin:
-                cursor.execute(statement)
-        try:
+    try:
+        with transaction.atomic(using=database):
+            with connection.cursor() as cursor:
+                for statement in begin:
+                    cursor.execute(statement)
             yield
-        finally:
-            if vendor == "sqlite" and connection.connection is not None:
-                with connection.cursor() as cursor:
-                    cursor.execute("PRAGMA query_only = OFF")
+    finally:
+        if vendor == "sqlite" and connection.connection is not None:
+            # After the transaction: a failed one refuses every statement until it ends.
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA query_only = OFF")

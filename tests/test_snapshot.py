@@ -1,0 +1,303 @@
+"""An export reads one snapshot of the source, writes nothing to it, and needs only SELECT."""
+
+import os
+import re
+import time
+import uuid
+from datetime import datetime, timezone
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.db import connections, transaction
+from test_export_files import make_polls
+from test_streaming import table
+
+from devdata_core import exporting, hookimpl
+from devdata_core.databases import describe
+from devdata_core.errors import DevdataError
+from devdata_queryset import ExactQuerySetStrategy, LatestSampleQuerySetStrategy
+from testsite.polls.models import Choice, Question
+
+pytestmark = pytest.mark.usefixtures("intact")
+
+#: Questions the writer keeps at any instant, and choices per question.
+QUESTIONS, CHOICES = 5, 3
+NOON = datetime(2024, 5, 6, 12, 0, tzinfo=timezone.utc)
+
+
+def wait_for(condition, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not happen in {timeout} s"
+        time.sleep(0.01)
+
+
+def generation(question_text: str) -> int:
+    return int(question_text.split()[1])
+
+
+@pytest.fixture
+def wal(site):
+    """SQLite in WAL mode, where a writer commits while a reader holds its snapshot.
+
+    In rollback-journal mode the writer would wait for the export to end.
+    """
+    if site.vendor != "sqlite":
+        yield
+        return
+    with connections[site.src].cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode = WAL")
+    yield
+    with connections[site.src].cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode = DELETE")
+    connections[site.src].close()
+
+
+@pytest.mark.usefixtures("wal")
+def test_an_export_reads_one_instant_while_a_writer_changes_rows(site, tmp_path):
+    """Between the questions and the choices the writer replaces every question.
+
+    The hook in testsite/snapshot_hooks.py holds the export until it has; read
+    outside a snapshot, the choices would all belong to questions the export lacks
+    (and, the count of questions being unchanged, be written unchecked).
+    """
+    for number in range(1, QUESTIONS + 1):
+        question = Question.objects.using(site.src).create(
+            question_text=f"gen {number}", pub_date=NOON
+        )
+        for c in range(CHOICES):
+            Choice.objects.using(site.src).create(
+                question=question, choice_text=f"choice {c}", votes=QUESTIONS
+            )
+    progress = tmp_path / "progress"
+    writer = site.start_cli(
+        "polls_writer",
+        f"--database={site.src}",
+        f"--progress={progress}",
+        f"--questions={QUESTIONS}",
+        f"--choices={CHOICES}",
+    )
+    try:
+        wait_for(
+            lambda: progress.is_file() or writer.poll() is not None, "the writer's first commit"
+        )
+        assert writer.poll() is None, writer.stderr.read().decode()
+        site.configure(
+            DEVDATA_PLUGINS=["testsite.snapshot_hooks"],
+            DEVDATA_TEST_WRITER_PROGRESS=str(progress),
+        )
+        site.export()
+        assert writer.poll() is None, writer.stderr.read().decode()
+    finally:
+        writer.terminate()
+        writer.wait(timeout=60)
+        writer.stdout.close()
+        writer.stderr.close()
+
+    site.import_()
+
+    questions = dict(Question.objects.using(site.dev).values_list("pk", "question_text"))
+    generations = sorted(generation(text) for text in questions.values())
+    newest = generations[-1]
+    assert generations == list(range(newest - QUESTIONS + 1, newest + 1))
+    choices = list(Choice.objects.using(site.dev).values_list("question_id", "votes"))
+    assert sorted(question for question, _ in choices) == sorted(list(questions) * CHOICES)
+    assert {votes for _, votes in choices} == {newest}
+
+
+@pytest.fixture
+def reader_url(site):
+    """A database URL for the production database through a role that may only SELECT."""
+    variable = f"DEVDATA_TEST_{site.vendor.upper()}"
+    url = urlsplit(os.environ[variable])
+    name, password = f"devdata_reader_{os.getpid()}", uuid.uuid4().hex
+    connection = connections[site.src]
+    database = connection.ops.quote_name(connection.settings_dict["NAME"])
+    if site.vendor == "postgres":
+        role = connection.ops.quote_name(name)
+        create = [
+            f"CREATE ROLE {role} LOGIN PASSWORD '{password}'",
+            f"GRANT USAGE ON SCHEMA public TO {role}",
+            f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}",
+        ]
+        drop = [f"DROP OWNED BY {role}", f"DROP ROLE {role}"]
+    else:
+        user = f"'{name}'@'%'"
+        create = [
+            f"CREATE USER {user} IDENTIFIED BY '{password}'",
+            f"GRANT SELECT ON {database}.* TO {user}",
+        ]
+        drop = [f"DROP USER {user}"]
+    with connection.cursor() as cursor:
+        for statement in create:
+            cursor.execute(statement)
+    host = url.netloc.rpartition("@")[2]
+    yield variable, urlunsplit(url._replace(netloc=f"{name}:{password}@{host}"))
+    with connection.cursor() as cursor:
+        for statement in drop:
+            cursor.execute(statement)
+    connection.close()
+
+
+@pytest.mark.databases_only("postgres", "mariadb")
+def test_a_role_that_may_only_select_exports_everything(site, reader_url):
+    """What a read replica allows is enough: the export writes nothing to the source."""
+    make_polls(site, questions=3, choices=2)
+    variable, url = reader_url
+
+    result = site.cli(
+        "devdata_export", str(site.export_dir), f"--database={site.src}", **{variable: url}
+    )
+
+    assert result.returncode == 0, result.stderr
+    site.import_()
+    for model in (Question, Choice):
+        assert table(model, site.dev) == table(model, site.src)
+
+
+@pytest.mark.databases_only("postgres", "mariadb")
+def test_the_role_of_the_read_replica_test_may_not_write(site, reader_url):
+    """The test above proves something only if its role cannot write."""
+    variable, url = reader_url
+
+    result = site.cli(
+        "shell",
+        "-c",
+        "from testsite.polls.models import Question; Question.objects.using("
+        f"{site.src!r}).create(question_text='x', pub_date='2024-01-01T00:00Z')",
+        **{variable: url},
+    )
+
+    assert result.returncode != 0
+    assert not Question.objects.using(site.src).exists()
+
+
+class Writes:
+    """A hook that writes to the source during the export."""
+
+    @hookimpl
+    def devdata_before_export(self, database, dest, models):
+        Question.objects.using(database).create(question_text="written", pub_date=NOON)
+
+
+def test_the_export_cannot_write_to_the_source(site, devdata_plugin):
+    make_polls(site, questions=2, choices=1)
+    devdata_plugin(Writes())
+
+    with pytest.raises(DevdataError) as error:
+        site.export()
+
+    message = str(error.value)
+    assert message.startswith("plugin ") and "devdata_before_export" in message
+    assert re.search(r"read.?only", message, re.IGNORECASE), message
+    assert "\n" not in message.strip()
+    assert site.pks(Question, "src") == {1, 2}
+
+
+class TransactionState:
+    """Records the transaction's characteristics as the export begins (PostgreSQL)."""
+
+    seen: tuple = ()
+
+    @hookimpl
+    def devdata_before_export(self, database, dest, models):
+        with connections[database].cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('transaction_isolation'), "
+                "current_setting('transaction_read_only'), "
+                "current_setting('transaction_deferrable')"
+            )
+            self.seen = cursor.fetchone()
+
+
+@pytest.mark.databases_only("postgres")
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        ({}, ("repeatable read", "on", "off")),
+        ({"serializable_deferrable": True}, ("serializable", "on", "on")),
+    ],
+    ids=["default", "serializable-deferrable"],
+)
+def test_postgres_reads_a_read_only_snapshot(site, devdata_plugin, options, expected):
+    make_polls(site)
+    state = devdata_plugin(TransactionState())
+
+    output = site.export(**options)
+
+    assert state.seen == expected
+    assert "serializable" not in output.stderr
+    site.import_()
+    assert site.pks(Choice) == site.pks(Choice, "src")
+
+
+@pytest.mark.databases_only("sqlite", "mariadb")
+def test_serializable_deferrable_elsewhere_warns_and_exports(site):
+    make_polls(site)
+
+    output = site.export(serializable_deferrable=True)
+
+    display_name = {"sqlite": "SQLite", "mariadb": "MariaDB"}[site.vendor]
+    assert (
+        f"Warning: --serializable-deferrable is for PostgreSQL; alias {site.src!r} is "
+        f"{display_name}, exported from one snapshot without it"
+    ) in output.stderr.splitlines()
+    site.import_()
+    assert site.pks(Choice) == site.pks(Choice, "src")
+
+
+def test_plan_reads_a_snapshot_too(site, devdata_plugin):
+    """``--plan`` runs no hooks, so a write from a strategy shows it."""
+    make_polls(site, questions=2, choices=1)
+
+    class WritingStrategy(LatestSampleQuerySetStrategy):
+        def get_queryset(self, django_dbname, dest, model):
+            Question.objects.using(django_dbname).create(question_text="w", pub_date=NOON)
+            return super().get_queryset(django_dbname, dest, model)
+
+    site.configure(DEVDATA_STRATEGIES={"polls.Question": [WritingStrategy(name="latest", count=1)]})
+
+    with pytest.raises(DevdataError, match=r"(?i)read.?only"):
+        site.plan()
+
+    assert site.pks(Question, "src") == {1, 2}
+
+
+@pytest.mark.databases_only("sqlite")
+def test_an_export_inside_a_transaction_is_refused(site):
+    with pytest.raises(DevdataError) as error, transaction.atomic(using=site.src):
+        site.export()
+
+    assert str(error.value) == (
+        f"cannot read one snapshot of {describe(site.src)}: alias {site.src!r} is in "
+        "transaction.atomic; run the export outside it; nothing was exported"
+    )
+
+
+@pytest.mark.parametrize("sql_in_limit", [exporting.SQL_IN_LIMIT, 0], ids=["in-sql", "in-python"])
+def test_rows_in_another_order_come_in_that_order_a_chunk_at_a_time(
+    site, monkeypatch, sql_in_limit
+):
+    """On MySQL such rows are read by key, after their keys (databases.stream_mysql).
+
+    With key sets over ``SQL_IN_LIMIT`` the sample is taken in Python from every row
+    in the sample's order; otherwise in SQL.
+    """
+    monkeypatch.setattr(exporting, "CHUNK_SIZE", 7)
+    monkeypatch.setattr(exporting, "SQL_IN_LIMIT", sql_in_limit)
+    make_polls(site, questions=40, choices=0)
+    Choice.objects.using(site.src).bulk_create(
+        Choice(pk=pk, question_id=(pk + 1) // 2, votes=(pk * 7) % 80) for pk in range(1, 81)
+    )
+    site.configure(
+        DEVDATA_STRATEGIES={
+            "polls.Question": [ExactQuerySetStrategy(name="most", pks=range(1, 31))],
+            "polls.Choice": [LatestSampleQuerySetStrategy(name="top", count=25, order_by="-votes")],
+        }
+    )
+
+    site.export()
+
+    top = Choice.objects.using(site.src).filter(question__lte=30).order_by("-votes")[:25]
+    expected = list(top.values_list("pk", flat=True))
+    assert [row["pk"] for row in site.exported("polls.Choice")["top"]] == expected
