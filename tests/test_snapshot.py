@@ -177,7 +177,7 @@ class Writes:
 
     @hookimpl
     def devdata_before_export(self, database, dest, models):
-        Question.objects.using(database).create(question_text="written", pub_date=NOON)
+        Question.objects.using(database).create(pk=100, question_text="written", pub_date=NOON)
 
 
 def test_the_export_cannot_write_to_the_source(site, devdata_plugin):
@@ -252,7 +252,7 @@ def test_plan_reads_a_snapshot_too(site, devdata_plugin):
 
     class WritingStrategy(LatestSampleQuerySetStrategy):
         def get_queryset(self, django_dbname, dest, model):
-            Question.objects.using(django_dbname).create(question_text="w", pub_date=NOON)
+            Question.objects.using(django_dbname).create(pk=100, question_text="w", pub_date=NOON)
             return super().get_queryset(django_dbname, dest, model)
 
     site.configure(DEVDATA_STRATEGIES={"polls.Question": [WritingStrategy(name="latest", count=1)]})
