@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,21 @@ class Site:
             stderr=subprocess.PIPE,
             env=self._cli_environ(env),
         )
+
+    @staticmethod
+    def wait_for_file(path: Path, process: subprocess.Popen, timeout: float = 60) -> None:
+        """Wait until ``process`` makes ``path``; fail if it ends first or takes ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while not path.exists():
+            if process.poll() is not None:
+                raise AssertionError(
+                    f"the process ended ({process.returncode}) before writing {path}: "
+                    f"{process.stderr.read().decode()}"
+                )
+            if time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError(f"no {path} after {timeout}s")
+            time.sleep(0.02)
 
     def _cli_environ(self, env: dict[str, str]) -> dict[str, str]:
         return {
