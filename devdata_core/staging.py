@@ -67,7 +67,7 @@ def staged(dest: Path) -> Iterator[Stage]:
     with _locked(dest):
         _recover(dest)
         if dest.exists() and not dest.is_dir():
-            raise DevdataError(f"{dest} is a file: pass a directory to export to; nothing written")
+            raise DevdataError(f"{dest} is a file: pass a directory; nothing was written")
         if (
             dest.is_dir()
             and any(dest.iterdir())
@@ -89,23 +89,35 @@ def staged(dest: Path) -> Iterator[Stage]:
 
 @contextmanager
 def _locked(dest: Path) -> Iterator[None]:
-    """Hold the lock file beside ``dest``; refuse, naming its pid, if another run holds it."""
+    """Hold the lock file beside ``dest``; refuse, naming its pid, if another run holds it.
+
+    The file goes when the run ends. A run that locked a file removed meanwhile tries
+    again on the new one, so two runs never hold two different files.
+    """
     path = dest.parent / _hidden(dest, "lock")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             other = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
             raise DevdataError(
                 f"another devdata_export (pid {other}) is writing {dest}: wait for it to "
                 "finish, or export elsewhere; nothing was written"
             ) from None
+        try:
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
     finally:
-        # The file stays: removing it while another run waits for it would split the lock.
+        path.unlink(missing_ok=True)
         os.close(fd)
 
 

@@ -262,7 +262,7 @@ def test_a_quiet_export_prints_nothing(site):
 
 
 def beside_export(site):
-    """What lies next to the export directory: the export and its lock file, no leftovers."""
+    """What lies next to the export directory: the export, no lock file or leftovers."""
     return sorted(p.name for p in site.export_dir.parent.iterdir())
 
 
@@ -286,7 +286,7 @@ def test_an_export_that_fails_part_way_leaves_the_previous_export_as_it_was(site
     )
     assert "Traceback" not in result.stderr
     assert snapshot(site.export_dir) == before
-    assert beside_export(site) == [".export.devdata-lock", "export"]
+    assert beside_export(site) == ["export"]
 
 
 def test_an_anonymiser_failing_mid_file_leaves_no_export(site):
@@ -306,7 +306,7 @@ def test_an_anonymiser_failing_mid_file_leaves_no_export(site):
         "anonymiser of polls.Choice.choice_text failed on pk 4 (strategy 'all'): "
         "ValueError: cannot anonymise this one"
     )
-    assert beside_export(site) == [".export.devdata-lock"]
+    assert beside_export(site) == []
 
 
 def test_tables_larger_than_a_chunk_export_and_import_every_row(site, monkeypatch):

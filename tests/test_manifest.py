@@ -16,7 +16,6 @@ from sitefixtures import OLD_DEV_QUESTIONS, dev_questions
 from testsite.polls.models import Choice, Question
 
 NOON = datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
-LOCK = ".export.devdata-lock"
 
 
 def make_polls(site, questions=3, choices=3):
@@ -33,7 +32,7 @@ def snapshot(directory):
 
 
 def beside_export(site):
-    """What lies next to the export directory: the export and its lock file, no leftovers."""
+    """What lies next to the export directory: the export, no lock file or leftovers."""
     return sorted(p.name for p in site.export_dir.parent.iterdir() if "export" in p.name)
 
 
@@ -78,7 +77,7 @@ def test_the_manifest_lists_every_file_with_its_rows_bytes_and_checksum(site):
     assert list(manifest["settings"]["model_anonymisers"]["polls.Choice"]) == ["choice_text"]
     text = (site.export_dir / "manifest.json").read_text()
     assert "secret" not in text and "devdata tests only" not in text  # no values, no SECRET_KEY
-    assert beside_export(site) == [LOCK, "export"]
+    assert beside_export(site) == ["export"]
 
 
 # Killed exports ------------------------------------------------------------------------
@@ -123,7 +122,7 @@ def test_an_export_killed_leaves_the_previous_export_which_imports(site, point, 
     output = site.export(no_update=True)
 
     assert "kept" in output.stdout
-    assert beside_export(site) == [LOCK, "export"]
+    assert beside_export(site) == ["export"]
     result = check(site)
     assert result.returncode == 0, result.stderr
     assert snapshot(site.export_dir).keys() == before.keys()
@@ -156,7 +155,7 @@ def test_a_second_export_to_one_directory_refuses_while_the_first_runs(site, tmp
     )
     assert not site.export_dir.exists()
     site.export()
-    assert beside_export(site) == [LOCK, "export"]
+    assert beside_export(site) == ["export"]
 
 
 # Damaged exports -------------------------------------------------------------------------
@@ -321,4 +320,4 @@ def test_exporting_one_model_links_the_other_files_of_the_old_export(site):
     assert questions.stat().st_ino == inode
     assert site.exported_pks("polls.Choice") == set(range(1, 9))
     assert check(site).returncode == 0
-    assert beside_export(site) == [LOCK, "export"]
+    assert beside_export(site) == ["export"]

@@ -77,7 +77,8 @@ class Command(DevdataCommand):
     def print_plan(self, database: str, settings: DevdataSettings) -> None:
         """Select what an export would, in a scratch directory, and describe it."""
         with tempfile.TemporaryDirectory(prefix="devdata-plan-") as scratch:
-            summary = export(database, Path(scratch), settings, self.reporter(0), dry_run=True)
+            dest = Path(scratch) / "export"
+            summary = export(database, dest, settings, self.reporter(0), dry_run=True)
         plan = export_plan(settings)
         self.stdout.write(
             f"Export plan of database {database!r}: {len(plan.order)} models, in this order"
