@@ -25,8 +25,8 @@ from pathlib import Path
 from .errors import DevdataError
 from .manifest import MANIFEST_FILE
 
-#: Files whose presence shows a directory holds a devdata export, safe to replace.
-_EXPORT_MARKERS = (MANIFEST_FILE, "migrations.json")
+#: What the files of an export (this version's, 1.x's, partial ones) end with.
+_EXPORT_SUFFIXES = (".json", ".jsonl", ".partial")
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 
@@ -68,15 +68,10 @@ def staged(dest: Path) -> Iterator[Stage]:
         _recover(dest)
         if dest.exists() and not dest.is_dir():
             raise DevdataError(f"{dest} is a file: pass a directory; nothing was written")
-        if (
-            dest.is_dir()
-            and any(dest.iterdir())
-            and not any((dest / marker).is_file() for marker in _EXPORT_MARKERS)
-        ):
+        if dest.is_dir() and not _holds_an_export(dest):
             raise DevdataError(
-                f"{dest} holds files that are not a devdata export (no {MANIFEST_FILE} or "
-                "migrations.json), which an export would replace: pass a new or empty "
-                "directory; nothing was written"
+                f"{dest} holds files that are not a devdata export, which an export would "
+                "replace: pass a new or empty directory; nothing was written"
             )
         stage = Stage(dest.parent / f"{_hidden(dest, 'staging')}-{os.getpid()}", dest)
         stage.path.mkdir()
@@ -85,6 +80,18 @@ def staged(dest: Path) -> Iterator[Stage]:
         finally:
             if not stage.committed:
                 shutil.rmtree(stage.path, ignore_errors=True)
+
+
+def _holds_an_export(directory: Path) -> bool:
+    """Whether ``directory`` is empty or holds only what exports hold, safe to replace.
+
+    Guards against ``devdata_export .`` swapping a project directory away.
+    """
+    if (directory / MANIFEST_FILE).is_file():
+        return True
+    return all(
+        path.is_dir() or path.name.endswith(_EXPORT_SUFFIXES) for path in directory.rglob("*")
+    )
 
 
 @contextmanager

@@ -321,3 +321,18 @@ def test_exporting_one_model_links_the_other_files_of_the_old_export(site):
     assert site.exported_pks("polls.Choice") == set(range(1, 9))
     assert check(site).returncode == 0
     assert beside_export(site) == ["export"]
+
+
+@pytest.mark.databases_only("sqlite")
+def test_an_export_refuses_to_replace_a_directory_that_is_not_an_export(site):
+    site.export_dir.mkdir()
+    (site.export_dir / "settings.py").write_text("DEBUG = True\n")
+
+    result = site.cli("devdata_export", str(site.export_dir))
+
+    assert (result.returncode, result.stderr) == (
+        1,
+        f"DevdataError: {site.export_dir} holds files that are not a devdata export, which an "
+        "export would replace: pass a new or empty directory; nothing was written\n",
+    )
+    assert [p.name for p in site.export_dir.iterdir()] == ["settings.py"]
