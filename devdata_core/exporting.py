@@ -728,27 +728,30 @@ def export(
 
         schema.export_migration_state(database, work)
         with _running(run):
-            notify("devdata_before_export", models=models)
-            for model in models:
-                _export_model(run, model, no_update, notify)
-            # Pulls that went against the order (cycles, inheritance) are fetched now.
-            while any(run.wants_rows(m) for m in models):
+            try:
+                notify("devdata_before_export", models=models)
                 for model in models:
-                    run.summary.add(model_label(model), run.pull(model))
-            for extra in settings.extra_strategies:
-                if isinstance(extra, ExtraExport):
-                    guard(
-                        f"exporting extra {extra.name!r}",
-                        extra.export_data,
-                        database,
-                        work,
-                        no_update,
-                        reporter.info,
-                    )
-            run.pulled_files.close()
-            run.prune()
-            summary = run.summary.finish()
-            notify("devdata_after_export", summary=summary)
+                    _export_model(run, model, no_update, notify)
+                # Pulls that went against the order (cycles, inheritance) are fetched now.
+                while any(run.wants_rows(m) for m in models):
+                    for model in models:
+                        run.summary.add(model_label(model), run.pull(model))
+                for extra in settings.extra_strategies:
+                    if isinstance(extra, ExtraExport):
+                        guard(
+                            f"exporting extra {extra.name!r}",
+                            extra.export_data,
+                            database,
+                            work,
+                            no_update,
+                            reporter.info,
+                        )
+                run.pulled_files.close()
+                run.prune()
+                summary = run.summary.finish()
+                notify("devdata_after_export", summary=summary)
+            finally:
+                run.pulled_files.close()
         manifest.write(work, _manifest(database, settings, work, started))
         stage.commit()
     return summary

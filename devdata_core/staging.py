@@ -62,7 +62,8 @@ def _hidden(dest: Path, kind: str) -> str:
 @contextmanager
 def staged(dest: Path) -> Iterator[Stage]:
     """A fresh staging directory for an export to ``dest``, removed unless committed."""
-    dest = Path(os.path.abspath(dest))
+    # A symbolic link is followed: the export it points at is the one replaced.
+    dest = Path(os.path.realpath(dest))
     dest.parent.mkdir(parents=True, exist_ok=True)
     with _locked(dest):
         _recover(dest)

@@ -29,7 +29,10 @@ class Command(DevdataCommand):
         parser.add_argument(
             "--no-update",
             action="store_true",
-            help="Keep the data files that already exist; export only the missing ones.",
+            help=(
+                "Keep the data files that still match the existing export's manifest; "
+                "export only the others."
+            ),
         )
         parser.add_argument(
             "--plan",
