@@ -10,12 +10,12 @@ fail them are pruned from the files, cascading to the rows that referenced them.
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -24,13 +24,14 @@ from django.core.exceptions import ValidationError
 from django.db import connections
 from django.db.models import F, Field, Model, Q, QuerySet
 
-from . import databases, plugins, schema, snapshot
+from . import databases, manifest, plugins, schema, snapshot, staging
 from .anonymisation import Anonymisation
 from .errors import DevdataError, guard
 from .extras import ExtraExport
 from .files import PARTIAL_SUFFIX, atomic_writer
 from .graph import Reference
 from .keys import KeySet
+from .manifest import Manifest
 from .plan import ExportPlan, GenericReference, export_plan, pulled_file
 from .reporting import Progress, Reporter, RunSummary
 from .serialization import (
@@ -111,8 +112,10 @@ class ExportRun:
         models: Sequence[type[Model]],
         reporter: Reporter,
         anonymise: bool = True,
+        stage: staging.Stage | None = None,
     ) -> None:
         self.database = database
+        self.stage = stage
         self.dest = dest
         self.plan = plan
         self.settings = plan.settings
@@ -378,7 +381,8 @@ class ExportRun:
             if existing is not None:
                 rows = self.adopt_file(concrete, existing, rules)
                 self.kept.add(concrete)
-                self.reporter.info(f"{label} ({strategy.name}): kept {existing} ({rows:,} rows)")
+                shown = self.stage.shown(existing) if self.stage else existing
+                self.reporter.info(f"{label} ({strategy.name}): kept {shown} ({rows:,} rows)")
                 return rows
         total = queryset.count()
         # A sample counts only rows that keep references intact: where SQL cannot check
@@ -605,7 +609,7 @@ class ExportRun:
 
 
 class PulledFiles:
-    """The files of pulled rows, one per model, complete only once the export is."""
+    """The files of pulled rows, one per model, written into the staged export."""
 
     def __init__(self, dest: Path) -> None:
         self.dest = dest
@@ -614,20 +618,16 @@ class PulledFiles:
     def writer(self, model: type[Model], label: str) -> TextIO:
         if model not in self._open:
             path = pulled_file(self.dest, label)
-            partial = path.with_name(path.name + PARTIAL_SUFFIX)
-            partial.parent.mkdir(parents=True, exist_ok=True)
-            self._open[model] = (path, partial.open("w", encoding="utf-8"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._open[model] = (path, path.open("w", encoding="utf-8"))
         return self._open[model][1]
 
-    def close(self, complete: bool) -> None:
-        """Put the files in place if the export is ``complete``, else throw them away."""
+    def close(self) -> None:
+        """Close the files; one that took no rows goes, so the import has nothing to load."""
         for path, out in self._open.values():
             out.close()
-            partial = path.with_name(path.name + PARTIAL_SUFFIX)
-            if complete and partial.stat().st_size:
-                os.replace(partial, path)
-            else:
-                partial.unlink(missing_ok=True)
+            if not path.stat().st_size:
+                path.unlink()
         self._open.clear()
 
 
@@ -709,54 +709,109 @@ def export(
     """Export every configured model (or only ``only``) from ``database`` into ``dest``.
 
     Everything is read from one snapshot of ``database`` (:mod:`.snapshot`;
-    ``serializable`` for PostgreSQL's strictest). A ``dry_run`` (``--plan``) selects
-    the same rows but neither anonymises them nor calls the lifecycle hooks: it only
-    counts.
+    ``serializable`` for PostgreSQL's strictest). The export is written beside ``dest``
+    and put in its place with its manifest only once complete
+    (:mod:`devdata_core.staging`); strategies, extras and hooks see the staging
+    directory as ``dest``. A ``dry_run`` (``--plan``) selects the same rows but neither
+    anonymises them nor calls the lifecycle hooks: it only counts.
     """
     plan = export_plan(settings)
     models = [m for m in plan.order if not only or m in only]
-    run = ExportRun(database, dest, plan, models, reporter, anonymise=not dry_run)
+    started = _now()
+    with staging.staged(dest) as stage:
+        work = stage.path
+        if only or no_update:
+            _keep_previous(stage, models, no_update, reporter)
+        run = ExportRun(database, work, plan, models, reporter, anonymise=not dry_run, stage=stage)
 
-    def notify(hook: str, **kwargs: Any) -> None:
-        if not dry_run:
-            plugins.call_hook(hook, database=database, dest=dest, **kwargs)
+        def notify(hook: str, **kwargs: Any) -> None:
+            if not dry_run:
+                plugins.call_hook(hook, database=database, dest=work, **kwargs)
 
-    if serializable and (ignored := snapshot.serializable_ignored(database)):
-        reporter.warn(ignored)
-    dest.mkdir(parents=True, exist_ok=True)
-    for model in models:
-        # Rows pulled by an earlier export may no longer be wanted: pulls are redone.
-        pulled_file(dest, model_label(model)).unlink(missing_ok=True)
-    complete = False
-    try:
+        if serializable and (ignored := snapshot.serializable_ignored(database)):
+            reporter.warn(ignored)
         with snapshot.open_snapshot(database, serializable), _running(run):
-            schema.export_migration_state(database, dest)
-            notify("devdata_before_export", models=models)
-            for model in models:
-                _export_model(run, model, no_update, notify)
-            # Pulls that went against the order (cycles, inheritance) are fetched now.
-            while any(run.wants_rows(m) for m in models):
+            schema.export_migration_state(database, work)
+            try:
+                notify("devdata_before_export", models=models)
                 for model in models:
-                    run.summary.add(model_label(model), run.pull(model))
-            for extra in settings.extra_strategies:
-                if isinstance(extra, ExtraExport):
-                    guard(
-                        f"exporting extra {extra.name!r}",
-                        extra.export_data,
-                        database,
-                        dest,
-                        no_update,
-                        reporter.info,
-                    )
-            run.pulled_files.close(complete=True)
-            complete = True
-            run.prune()
-            summary = run.summary.finish()
-            notify("devdata_after_export", summary=summary)
-    finally:
-        if not complete:
-            run.pulled_files.close(complete=False)
+                    _export_model(run, model, no_update, notify)
+                # Pulls that went against the order (cycles, inheritance) are fetched now.
+                while any(run.wants_rows(m) for m in models):
+                    for model in models:
+                        run.summary.add(model_label(model), run.pull(model))
+                for extra in settings.extra_strategies:
+                    if isinstance(extra, ExtraExport):
+                        guard(
+                            f"exporting extra {extra.name!r}",
+                            extra.export_data,
+                            database,
+                            work,
+                            no_update,
+                            reporter.info,
+                        )
+                run.pulled_files.close()
+                run.prune()
+                summary = run.summary.finish()
+                notify("devdata_after_export", summary=summary)
+            finally:
+                run.pulled_files.close()
+        manifest.write(work, _manifest(database, settings, work, started))
+        stage.commit()
     return summary
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _manifest(database: str, settings: DevdataSettings, root: Path, started: str) -> Manifest:
+    connection = connections[database]
+    return Manifest(
+        format_version=manifest.FORMAT_VERSION,
+        versions=manifest.versions(),
+        source={"vendor": connection.vendor, "database": str(connection.settings_dict["NAME"])},
+        started=started,
+        finished=_now(),
+        settings=manifest.fingerprint(settings),
+        entries=tuple(manifest.describe_file(root, name) for name in manifest.file_names(root)),
+    )
+
+
+def _keep_previous(
+    stage: staging.Stage, models: Sequence[type[Model]], no_update: bool, reporter: Reporter
+) -> None:
+    """Start from the files of the export at ``dest`` that still match its manifest.
+
+    Exporting only some models keeps the files of the others; ``--no-update`` keeps
+    those of the exported models too. Pulled rows and the migration state are taken
+    again; files of an export without a manifest are kept unverified.
+    """
+    dest = stage.dest
+    if not dest.is_dir():
+        return
+    previous = manifest.read(dest)
+    taken = {model_label(m) for m in models}
+    names = (
+        [entry.name for entry in previous.entries]
+        if previous is not None
+        else manifest.file_names(dest)
+    )
+    if previous is None and names:
+        reporter.warn(f"{dest} has no {manifest.MANIFEST_FILE}: its files are kept unverified")
+    by_name = {entry.name: entry for entry in previous.entries} if previous else {}
+    for name in names:
+        label, _, file = name.rpartition("/")
+        if name == schema.MIGRATIONS_FILE or name.endswith(PARTIAL_SUFFIX):
+            continue
+        if label in taken and (not no_update or file == pulled_file(Path(), label).name):
+            continue
+        if previous is not None:
+            found = manifest.problem(dest, by_name[name])
+            if found:
+                reporter.warn(f"{found}: not kept, exported again")
+                continue
+        staging.link_or_copy(dest / name, stage.path / name)
 
 
 def _export_model(
@@ -770,23 +825,15 @@ def _export_model(
         if not isinstance(strategy, Exportable):
             continue
         before = len(run.keyset(model))
-        try:
-            guard(
-                f"exporting {label} with strategy {strategy.name!r}",
-                strategy.export_data,
-                run.database,
-                run.dest,
-                model,
-                no_update,
-                run.reporter.info,
-            )
-        except DevdataError:
-            # A file from an earlier export would look complete next to this run's files;
-            # without it, the import says which file is missing.
-            stale = strategy.existing_data_file(run.dest, label)
-            if stale is not None and not no_update:
-                stale.unlink()
-            raise
+        guard(
+            f"exporting {label} with strategy {strategy.name!r}",
+            strategy.export_data,
+            run.database,
+            run.dest,
+            model,
+            no_update,
+            run.reporter.info,
+        )
         if len(run.keyset(model)) == before:
             # A strategy that writes its own file: take its keys from what it wrote.
             path = strategy.existing_data_file(run.dest, label)

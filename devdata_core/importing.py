@@ -19,7 +19,7 @@ from django.core.serializers.base import DeserializedObject
 from django.db import IntegrityError, connections, transaction
 from django.db.models import Model, Q, UniqueConstraint
 
-from . import databases, plugins, schema
+from . import databases, manifest, plugins, schema
 from .errors import DataFileError, DevdataError, describe, guard
 from .extras import ExtraImport
 from .graph import strategy_graph
@@ -249,6 +249,7 @@ def run_import(
     destroyed; it raises to abort.
     """
     plan = export_plan(settings)
+    manifest.verify(src, reporter.warn)
     rows_in_file = check_export(src, plan)
     for extra in settings.extra_strategies:
         if isinstance(extra, ExtraImport):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
 import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,6 +94,21 @@ class Site:
             stderr=subprocess.PIPE,
             env=self._cli_environ(env),
         )
+
+    @staticmethod
+    def wait_for_file(path: Path, process: subprocess.Popen, timeout: float = 60) -> None:
+        """Wait until ``process`` makes ``path``; fail if it ends first or takes ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while not path.exists():
+            if process.poll() is not None:
+                raise AssertionError(
+                    f"the process ended ({process.returncode}) before writing {path}: "
+                    f"{process.stderr.read().decode()}"
+                )
+            if time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError(f"no {path} after {timeout}s")
+            time.sleep(0.02)
 
     def _cli_environ(self, env: dict[str, str]) -> dict[str, str]:
         return {
@@ -254,6 +271,17 @@ class Site:
             for p in self.export_dir.rglob("*")
             if p.is_file()
         }
+
+    def reseal_export(self) -> None:
+        """Make the export's manifest vouch for its files as they are now, for tests of what
+        the import finds inside files that a manifest lists (corrupt lines, bad values)."""
+        from devdata_core import manifest
+
+        found = manifest.read(self.export_dir)
+        assert found is not None, f"{self.export_dir} has no manifest to reseal"
+        names = manifest.file_names(self.export_dir)
+        entries = tuple(manifest.describe_file(self.export_dir, name) for name in names)
+        manifest.write(self.export_dir, dataclasses.replace(found, entries=entries))
 
     def plan(self, *args: str, **options: Any) -> Plan:
         """``devdata_export --plan``: what an export would take, read from its output."""

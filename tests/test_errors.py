@@ -67,13 +67,14 @@ def test_export_into_a_file_says_so(site, tmp_path):
 
     result = site.cli("devdata_export", str(dest))
 
-    assert_error(result, f"CommandError: {dest}: File exists")
+    assert_error(result, f"DevdataError: {dest} is a file: pass a directory; nothing was written")
 
 
 def test_corrupt_line_is_located_and_the_dev_database_is_kept(dev_with_old_rows):
     site = dev_with_old_rows
     path = site.export_dir / CHOICES_FILE
     number = append_line(path, '{"model": "polls.choice", "pk": 3 "fields": {}}')
+    site.reseal_export()
 
     result = import_cli(site)
 
@@ -90,6 +91,7 @@ def test_row_without_fields_is_located_and_the_dev_database_is_kept(dev_with_old
     site = dev_with_old_rows
     path = site.export_dir / CHOICES_FILE
     number = append_line(path, '{"model": "polls.choice", "pk": 3}')
+    site.reseal_export()
 
     result = import_cli(site)
 
@@ -132,6 +134,7 @@ def test_export_given_as_a_file(site, tmp_path):
 def test_missing_data_file_of_a_strategy(dev_with_old_rows):
     site = dev_with_old_rows
     (site.export_dir / CHOICES_FILE).unlink()
+    site.reseal_export()
 
     result = import_cli(site)
 
@@ -209,6 +212,7 @@ def test_reference_to_a_row_not_exported_rolls_the_whole_import_back(site):
         '{"model": "polls.choice", "pk": 2, "fields": '
         '{"question": 99, "choice_text": "", "votes": 0}}',
     )
+    site.reseal_export()
 
     # -v 0 keeps the progress bars, which also go to stderr, out of the way.
     result = import_cli(site, "--no-input", "-v", "0")

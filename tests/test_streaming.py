@@ -98,6 +98,7 @@ def test_a_bad_value_names_its_file_and_line_and_loads_nothing(site):
     row["fields"]["votes"] = "many"
     lines[2] = json.dumps(row)
     path.write_text("\n".join(lines) + "\n")
+    site.reseal_export()
 
     with pytest.raises(Exception) as error:
         site.import_()

@@ -29,7 +29,10 @@ class Command(DevdataCommand):
         parser.add_argument(
             "--no-update",
             action="store_true",
-            help="Keep the data files that already exist; export only the missing ones.",
+            help=(
+                "Keep the data files that still match the existing export's manifest; "
+                "export only the others."
+            ),
         )
         parser.add_argument(
             "--serializable-deferrable",
@@ -94,9 +97,10 @@ class Command(DevdataCommand):
     def print_plan(self, database: str, settings: DevdataSettings, serializable: bool) -> None:
         """Select what an export would, in a scratch directory, and describe it."""
         with tempfile.TemporaryDirectory(prefix="devdata-plan-") as scratch:
+            dest = Path(scratch) / "export"
             summary = export(
                 database,
-                Path(scratch),
+                dest,
                 settings,
                 self.reporter(0),
                 dry_run=True,

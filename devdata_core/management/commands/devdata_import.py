@@ -6,11 +6,14 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from ... import databases, plugins
+from ... import databases, manifest, plugins
 from ...errors import PluginError
-from ...importing import run_import
+from ...extras import ExtraImport
+from ...importing import check_export, run_import
+from ...plan import export_plan
+from ...reporting import Reporter
 from ...reset_modes import Reset
-from ...settings import load_settings
+from ...settings import DevdataSettings, load_settings
 from ..base import DevdataCommand
 
 DEFAULT_RESET_MODE = "drop-database"
@@ -40,6 +43,14 @@ class Command(DevdataCommand):
             help="Do not ask for confirmation before a destructive reset.",
         )
         parser.add_argument(
+            "--check",
+            action="store_true",
+            help=(
+                "Verify the export (its manifest, every file's checksum, every line) and "
+                "touch no database."
+            ),
+        )
+        parser.add_argument(
             "--schema",
             choices=["migrations", "models"],
             default="migrations",
@@ -57,10 +68,14 @@ class Command(DevdataCommand):
         reset_mode: str,
         interactive: bool,
         schema: str,
+        check: bool,
         verbosity: int,
         **_: Any,
     ) -> None:
         settings = load_settings()
+        if check:
+            self.check_export(Path(src), settings, self.reporter(verbosity))
+            return
         modes = plugins.reset_modes()
         if reset_mode not in modes:
             raise PluginError(
@@ -78,6 +93,24 @@ class Command(DevdataCommand):
             database, Path(src), settings, mode, reporter, schema_mode=schema, confirm=confirm
         )
         reporter.success(summary.line(f"into {databases.describe(database)}"))
+
+    def check_export(self, src: Path, settings: DevdataSettings, reporter: Reporter) -> None:
+        """Read and verify the export as an import would before its reset, and stop there."""
+        verified = manifest.verify(src, reporter.warn)
+        rows = check_export(src, export_plan(settings))
+        for extra in settings.extra_strategies:
+            if isinstance(extra, ExtraImport):
+                extra.check_data(src)
+        files = f"{len(rows):,} data file{'' if len(rows) == 1 else 's'}"
+        total = f"{sum(rows.values()):,} rows"
+        if verified is None:
+            reporter.success(f"OK: {src}: {files}, {total} read; no manifest to verify against")
+        else:
+            source = verified.source
+            reporter.success(
+                f"OK: {src}: {files}, {total} match its manifest (exported {verified.finished} "
+                f"from {source['vendor']} database {source['database']!r}); no database touched"
+            )
 
     def confirm(self, mode: Reset, database: str) -> None:
         """Ask before a destructive reset; anything but yes, or no terminal, aborts."""
