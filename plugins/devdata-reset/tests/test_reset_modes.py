@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError
 from django.db import DatabaseError, connections, transaction
 
-from devdata_core import databases
+from devdata_core import databases, swap
 from devdata_core.errors import DevdataError
 from devdata_core.testing import ResetModeContract
 from devdata_reset import DropDatabaseReset, DropTablesReset, NoReset, RequireEmptyReset
@@ -323,9 +323,9 @@ def test_drop_database_without_the_right_to_points_to_drop_tables(site, user_wit
     with pytest.raises(DevdataError) as error:
         site.import_(reset_mode="drop-database")
 
-    name = connections[site.dev].settings_dict["NAME"]
+    scratch = swap.side_name(connections[site.dev].settings_dict["NAME"], "new")
     assert str(error.value) == (
-        f"cannot drop and re-create {databases.describe(site.dev)} (alias {site.dev!r}): "
-        f"must be owner of database {name}; if this user may not, import with "
-        "--reset-mode=drop-tables"
+        f"cannot create database {scratch!r} beside {databases.describe(site.dev)} (alias "
+        f"{site.dev!r}) to build the import in: permission denied to create database; if this "
+        "user may not create databases, import with --reset-mode=drop-tables; nothing was changed"
     )
