@@ -161,6 +161,12 @@ def drop_database_sql(cursor: Any, name: str) -> str:
     return f"DROP DATABASE IF EXISTS {quote_identifier(connection, name)}{force}"
 
 
+def sqlstate(exc: DatabaseError) -> str | None:
+    """The SQLSTATE of a PostgreSQL error, under psycopg2 (``pgcode``) or psycopg 3."""
+    cause = exc.__cause__ or exc
+    return getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
+
+
 def is_sqlite_file(connection: BaseDatabaseWrapper) -> bool:
     """Whether the SQLite database is a plain file (not in memory, not a ``file:`` URI)."""
     name = str(connection.settings_dict["NAME"])

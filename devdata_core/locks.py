@@ -19,11 +19,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from django.db import connections
+from django.db import OperationalError, connections
 
 from . import databases
 from .errors import DevdataError
 
+#: How long an import waits for the lock before refusing: a run killed a moment ago may
+#: still hold it until its database session notices.
+WAIT_SECONDS = 3
+
+#: PostgreSQL's SQLSTATE for a lock not granted within ``lock_timeout``.
+_LOCK_NOT_AVAILABLE = "55P03"
 #: The first half of devdata's PostgreSQL advisory lock keys ("devd"); the second is the
 #: CRC-32 of the database name.
 _POSTGRES_LOCK_CLASS = 0x64657664
@@ -66,9 +72,13 @@ def one_import_at_a_time(database: str) -> Iterator[None]:
 def _lock_postgres(cursor: Any, database: str, name: str) -> None:
     key = zlib.crc32(name.encode()) & 0x7FFFFFFF
     cursor.execute("SELECT pg_catalog.set_config('application_name', %s, false)", [_this_run()])
-    cursor.execute("SELECT pg_catalog.pg_try_advisory_lock(%s, %s)", [_POSTGRES_LOCK_CLASS, key])
-    if cursor.fetchone()[0]:
+    cursor.execute(f"SET lock_timeout = {WAIT_SECONDS * 1000}")
+    try:
+        cursor.execute("SELECT pg_catalog.pg_advisory_lock(%s, %s)", [_POSTGRES_LOCK_CLASS, key])
         return
+    except OperationalError as exc:
+        if databases.sqlstate(exc) != _LOCK_NOT_AVAILABLE:
+            raise
     cursor.execute(
         "SELECT a.application_name, a.client_addr FROM pg_catalog.pg_locks l "
         "JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
@@ -86,7 +96,7 @@ def _lock_postgres(cursor: Any, database: str, name: str) -> None:
 def _lock_mysql(cursor: Any, database: str, name: str) -> None:
     # GET_LOCK takes names of up to 64 characters: the database name is hashed.
     lock = f"devdata_import:{hashlib.sha256(name.encode()).hexdigest()[:40]}"
-    cursor.execute("SELECT GET_LOCK(%s, 0)", [lock])
+    cursor.execute("SELECT GET_LOCK(%s, %s)", [lock, WAIT_SECONDS])
     if cursor.fetchone()[0] == 1:
         return
     cursor.execute(
@@ -114,11 +124,17 @@ def _lock_file(database: str, path: Path) -> Iterator[None]:
             f"cannot open the import lock {path} ({exc.strerror}); nothing was changed"
         ) from exc
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            other = os.read(fd, 200).decode(errors="replace").strip()
-            raise _refusal(database, other or "it has just started") from None
+        deadline = time.monotonic() + WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    continue
+                other = os.read(fd, 200).decode(errors="replace").strip()
+                raise _refusal(database, other or "it has just started") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, _this_run().encode(), 0)
         yield

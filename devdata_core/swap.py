@@ -109,7 +109,7 @@ class _PostgresSide(_Side):
                     break
                 except DatabaseError as exc:
                     cursor.execute("ROLLBACK")
-                    in_use = _sqlstate(exc) == _OBJECT_IN_USE
+                    in_use = databases.sqlstate(exc) == _OBJECT_IN_USE
                     if in_use and time.monotonic() < deadline:
                         time.sleep(0.1)
                         continue
@@ -204,12 +204,6 @@ def _sqlite(path: str) -> Iterator[sqlite3.Connection]:
         yield connection
     finally:
         connection.close()
-
-
-def _sqlstate(exc: DatabaseError) -> str | None:
-    """The SQLSTATE of a PostgreSQL error, under psycopg2 (``pgcode``) or psycopg 3."""
-    cause = exc.__cause__ or exc
-    return getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
 
 
 def _side(connection: BaseDatabaseWrapper, database: str) -> _Side | None:
