@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError
 from django.db import DatabaseError, connections, transaction
+from django.db.migrations.loader import MigrationLoader
 
 from devdata_core import databases, swap
 from devdata_core.errors import DevdataError
@@ -329,3 +330,23 @@ def test_drop_database_without_the_right_to_points_to_drop_tables(site, user_wit
         f"{site.dev!r}) to build the import in: permission denied to create database; if this "
         "user may not create databases, import with --reset-mode=drop-tables; nothing was changed"
     )
+
+
+def test_none_over_a_schema_without_migration_history(dev_with_old_rows):
+    """Tables as a schema-only dump makes them: all there but turtles', no migration history.
+
+    Apps whose every table exists count as migrated; turtles is migrated.
+    """
+    site = dev_with_old_rows
+    with connections[site.dev].cursor() as cursor:
+        cursor.execute("DELETE FROM django_migrations")
+        cursor.execute("DROP TABLE turtles_world")
+        cursor.execute("DROP TABLE turtles_turtle")
+    connections[site.dev].close()
+
+    site.import_(reset_mode="none")
+
+    assert dev_questions(site) == {1: "Prod one", 2: "Prod two", 50: "Made in dev"}
+    assert {"turtles_turtle", "turtles_world", MIGRATION_VIEW} <= relations(site)
+    loader = MigrationLoader(connections[site.dev])
+    assert set(loader.graph.nodes) - set(loader.applied_migrations) == set()
