@@ -12,6 +12,7 @@ database is dropped and created again in place, as before.
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import os
 import sqlite3
@@ -47,22 +48,27 @@ def side_name(name: str, role: str, max_bytes: int = _POSTGRES_NAME_BYTES) -> st
     return head + suffix
 
 
-class _Side:
+class _Side(abc.ABC):
     """Where one vendor builds the new database, and how it is swapped in."""
 
+    #: The name the alias points at while the new database is built.
     scratch: str
 
+    @abc.abstractmethod
     def clear_leftovers(self) -> None:
-        raise NotImplementedError
+        """Drop what a killed run left: the new database it built, the old one it put aside."""
 
+    @abc.abstractmethod
     def create(self) -> None:
-        raise NotImplementedError
+        """Create the new, empty database."""
 
+    @abc.abstractmethod
     def swap(self) -> None:
-        raise NotImplementedError
+        """Put the new database in place of the old one, in one step."""
 
+    @abc.abstractmethod
     def drop_scratch(self) -> None:
-        raise NotImplementedError
+        """Drop the new database, after a failure."""
 
 
 class _PostgresSide(_Side):
@@ -176,12 +182,7 @@ class _SqliteSide(_Side):
             with _sqlite(self.scratch) as new:
                 new.execute("PRAGMA journal_mode=DELETE")
             if self.path.exists():
-                with _sqlite(str(self.path)) as old:
-                    mode = old.execute("PRAGMA journal_mode").fetchone()[0]
-                    if mode == "wal":
-                        busy = old.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-                        if busy:
-                            raise sqlite3.OperationalError("database is locked")
+                _checkpoint(self.path)
             os.replace(self.scratch, self.path)
         except (OSError, sqlite3.Error) as exc:
             raise DevdataError(
@@ -194,6 +195,20 @@ class _SqliteSide(_Side):
 
     def drop_scratch(self) -> None:
         self._unlink(self.scratch)
+
+
+def _checkpoint(path: Path) -> None:
+    """Move what the WAL of SQLite file ``path`` holds into the file, and empty the WAL."""
+    try:
+        with _sqlite(str(path)) as old:
+            if old.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                busy = old.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                if busy:
+                    raise sqlite3.OperationalError("database is locked")
+    except sqlite3.OperationalError:
+        raise
+    except sqlite3.DatabaseError:
+        pass  # not a database: nothing in it to keep
 
 
 @contextmanager

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
-from contextlib import suppress
+from contextlib import closing, suppress
 from pathlib import Path
 
 import pytest
@@ -350,3 +351,25 @@ def test_none_over_a_schema_without_migration_history(dev_with_old_rows):
     assert {"turtles_turtle", "turtles_world", MIGRATION_VIEW} <= relations(site)
     loader = MigrationLoader(connections[site.dev])
     assert set(loader.graph.nodes) - set(loader.applied_migrations) == set()
+
+
+@pytest.mark.databases_only("sqlite")
+def test_drop_database_replaces_a_sqlite_file_whose_wal_holds_data(dev_with_old_rows):
+    """A program holding the old file (in WAL mode) keeps seeing it; the new file is sound."""
+    site = dev_with_old_rows
+    path = connections[site.dev].settings_dict["NAME"]
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("PRAGMA journal_mode=WAL")
+        holder.execute("UPDATE polls_question SET question_text = 'In the WAL' WHERE id = 2")
+        assert Path(f"{path}-wal").stat().st_size > 0
+
+        site.import_(reset_mode="drop-database")
+
+        seen = holder.execute("SELECT question_text FROM polls_question WHERE id = 2").fetchone()
+    finally:
+        holder.close()
+    assert seen == ("In the WAL",)
+    assert_holds_exactly_the_export(site)
+    with closing(sqlite3.connect(path)) as new:
+        assert new.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
