@@ -49,6 +49,9 @@ _POSTGRES_RELATIONS = """
     ORDER BY c.relname
 """
 
+#: The files SQLite keeps beside a database file, by the suffix they add to its name.
+SQLITE_SIDE_FILES = ("-journal", "-wal", "-shm")
+
 #: Django's warning when it falls back from the ``postgres`` maintenance database.
 _NODB_FALLBACK_WARNING = "Normally Django will use a connection to the 'postgres' database"
 
@@ -123,46 +126,83 @@ def drop_tables(database: str) -> list[str]:
     return [name for name, _ in doomed]
 
 
-def recreate_database(database: str) -> None:
-    """Drop the database behind alias ``database`` and create it empty."""
-    connection = connections[database]
-    name = connection.settings_dict["NAME"]
-    if connection.in_atomic_block:
+def refuse_in_transaction(database: str) -> None:
+    """Refuse to replace a database while alias ``database`` is in ``transaction.atomic``.
+
+    Closing a connection there does nothing, so the database could not be dropped.
+    """
+    if connections[database].in_atomic_block:
         raise DevdataError(
             f"cannot drop {describe(database)} inside a transaction (alias {database!r} is "
             "in transaction.atomic): run the import outside it; nothing was changed"
         )
-    connection.close()
-    if connection.vendor == "sqlite":
-        _recreate_sqlite(connection, str(name))
-        return
-    quoted = quote_identifier(connection, name)
+
+
+@contextmanager
+def server_cursor(connection: BaseDatabaseWrapper) -> Iterator[Any]:
+    """A cursor on the server's maintenance database, for work on databases as a whole."""
     with warnings.catch_warnings():
         # When the 'postgres' database is out of reach Django uses another one, and says
         # so in a warning; an error that follows says what went wrong in one line.
         warnings.filterwarnings("ignore", _NODB_FALLBACK_WARNING, RuntimeWarning)
         with connection._nodb_cursor() as cursor:
-            force = ""
-            if connection.vendor == "postgresql" and cursor.connection.server_version >= 130000:
-                force = " WITH (FORCE)"  # ends the sessions of a dev server still running
-            try:
-                cursor.execute(f"DROP DATABASE IF EXISTS {quoted}{force}")
-                suffix = connection.creation.sql_table_creation_suffix()
-                cursor.execute(f"CREATE DATABASE {quoted}{suffix}")
-            except DatabaseError as exc:
-                raise DevdataError(
-                    f"cannot drop and re-create {describe(database)} (alias {database!r}): "
-                    f"{errors.describe(exc)}; if this user may not, import with "
-                    "--reset-mode=drop-tables"
-                ) from exc
+            yield cursor
+
+
+def drop_database_sql(cursor: Any, name: str) -> str:
+    """``DROP DATABASE IF EXISTS`` for ``name``, ending its sessions on PostgreSQL 13+.
+
+    ``cursor`` is a :func:`server_cursor`; the version comes from Django's
+    ``pg_version``, which psycopg2 and psycopg 3 both give.
+    """
+    connection = cursor.db
+    force = ""
+    if connection.vendor == "postgresql" and connection.pg_version >= 130000:
+        force = " WITH (FORCE)"  # ends the sessions of a dev server still running
+    return f"DROP DATABASE IF EXISTS {quote_identifier(connection, name)}{force}"
+
+
+def sqlstate(exc: DatabaseError) -> str | None:
+    """The SQLSTATE of a PostgreSQL error, under psycopg2 (``pgcode``) or psycopg 3."""
+    cause = exc.__cause__ or exc
+    return getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
+
+
+def is_sqlite_file(connection: BaseDatabaseWrapper) -> bool:
+    """Whether the SQLite database is a plain file (not in memory, not a ``file:`` URI)."""
+    name = str(connection.settings_dict["NAME"])
+    return connection.vendor == "sqlite" and name != ":memory:" and not name.startswith("file:")
+
+
+def recreate_database(database: str) -> None:
+    """Drop the database behind alias ``database`` and create it empty."""
+    connection = connections[database]
+    name = connection.settings_dict["NAME"]
+    refuse_in_transaction(database)
+    connection.close()
+    if connection.vendor == "sqlite":
+        _recreate_sqlite(connection, str(name))
+        return
+    quoted = quote_identifier(connection, name)
+    with server_cursor(connection) as cursor:
+        try:
+            cursor.execute(drop_database_sql(cursor, name))
+            suffix = connection.creation.sql_table_creation_suffix()
+            cursor.execute(f"CREATE DATABASE {quoted}{suffix}")
+        except DatabaseError as exc:
+            raise DevdataError(
+                f"cannot drop and re-create {describe(database)} (alias {database!r}): "
+                f"{errors.describe(exc)}; if this user may not, import with "
+                "--reset-mode=drop-tables"
+            ) from exc
 
 
 def _recreate_sqlite(connection: BaseDatabaseWrapper, name: str) -> None:
     """Delete the database file and its journals; empty an in-memory or URI database."""
-    if name == ":memory:" or name.startswith("file:"):
+    if not is_sqlite_file(connection):
         _drop(connection, _relations(connection))
         return
-    for suffix in ("", "-journal", "-wal", "-shm"):
+    for suffix in ("", *SQLITE_SIDE_FILES):
         path = Path(f"{name}{suffix}")
         try:
             path.unlink(missing_ok=True)

@@ -19,7 +19,7 @@ from django.core.serializers.base import DeserializedObject
 from django.db import IntegrityError, connections, transaction
 from django.db.models import Model, Q, UniqueConstraint
 
-from . import databases, manifest, plugins, schema
+from . import databases, locks, manifest, plugins, schema
 from .errors import DataFileError, DevdataError, describe, guard
 from .extras import ExtraImport
 from .graph import strategy_graph
@@ -255,8 +255,27 @@ def run_import(
         if isinstance(extra, ExtraImport):
             extra.check_data(src)
     source_state = schema.read_migration_state(src)
-    confirm()
-    reset.reset_database(database)
+    with locks.one_import_at_a_time(database):
+        confirm()
+        with reset.prepared(database) as kept:
+            run = ImportRun(database, src, reporter, rows_in_file, plan)
+            if reset.destructive:
+                run.consequence += (
+                    " and the old database is unchanged"
+                    if kept
+                    else f" and the database is empty (--reset-mode={reset.slug} reset it)"
+                )
+            return _build_and_load(run, settings, schema_mode, source_state)
+
+
+def _build_and_load(
+    run: ImportRun,
+    settings: DevdataSettings,
+    schema_mode: schema.SchemaMode,
+    source_state: set[tuple[str, str]] | None,
+) -> RunSummary:
+    """Build the schema in the prepared database, and load the export in one transaction."""
+    database, src, reporter = run.database, run.src, run.reporter
     schema.build_schema(database, schema_mode)
     if source_state is None:
         reporter.warn(f"{src / schema.MIGRATIONS_FILE} is missing: cannot compare migration states")
@@ -267,9 +286,6 @@ def run_import(
             )
 
     graph = strategy_graph(settings)
-    run = ImportRun(database, src, reporter, rows_in_file, plan)
-    if reset.destructive:
-        run.consequence += f" and the database is empty (--reset-mode={reset.slug} reset it)"
     connection = connections[database]
     try:
         with _running(run), transaction.atomic(using=database):

@@ -6,6 +6,8 @@ Plugins provide the modes through the ``devdata_reset_modes`` hook.
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import ClassVar
 
 
@@ -25,6 +27,18 @@ class Reset(abc.ABC):
 
         Raise :class:`devdata_core.errors.DevdataError` to refuse with a message.
         """
+
+    @contextmanager
+    def prepared(self, django_dbname: str) -> Iterator[bool]:
+        """Prepare the database for the block that builds its schema and loads the export.
+
+        Yields whether the database is as it was before the import if the block fails.
+        This calls :meth:`reset_database` (as devdata 1.x did) and yields ``not
+        destructive``; a mode that builds the new database beside the old one and swaps
+        it in once loaded overrides it.
+        """
+        self.reset_database(django_dbname)
+        yield not self.destructive
 
     def __str__(self) -> str:
         return self.slug

@@ -71,10 +71,70 @@ def migration_differences(source: set[tuple[str, str]], database: str) -> dict[s
     return {app: "; ".join(notes) for app, notes in by_app.items()}
 
 
+def record_prepared_apps(database: str) -> list[str]:
+    """Record as applied the migrations of apps whose tables exist but have no history.
+
+    A schema made from a schema-only dump, or by ``migrate --run-syncdb``, has every
+    table at its latest state and no ``django_migrations`` rows. Migrating then fails
+    (the tables exist), and faking only the initial migrations is not enough (later ones
+    alter what is already altered), so an app none of whose migrations is recorded and
+    all of whose tables exist counts as fully migrated. Other apps migrate as usual,
+    with ``--fake-initial``. Returns the labels of the apps recorded.
+    """
+    connection = connections[database]
+    tables = set(connection.introspection.table_names())
+    if not tables:
+        return []
+    recorder = MigrationRecorder(connection)
+    recorder.ensure_schema()
+    applied = set(recorder.applied_migrations())
+    recorded = {app for app, _ in applied}
+    loader = MigrationLoader(connection, ignore_no_migrations=True)
+    prepared = set()
+    for config in apps.get_app_configs():
+        models = [
+            m
+            for m in config.get_models(include_auto_created=True)
+            if m._meta.managed and not m._meta.proxy and not m._meta.swapped
+        ]
+        if (
+            config.label in loader.migrated_apps
+            and config.label not in recorded
+            and models
+            and all(m._meta.db_table in tables for m in models)
+        ):
+            prepared.add(config.label)
+    plans = {
+        app: [n for leaf in loader.graph.leaf_nodes(app) for n in loader.graph.forwards_plan(leaf)]
+        for app in prepared
+    }
+    # An app stays prepared only if what its migrations depend on is applied or prepared.
+    while unmet := {
+        app
+        for app, plan in plans.items()
+        if any(n not in applied and n[0] not in plans for n in plan)
+    }:
+        plans = {app: plan for app, plan in plans.items() if app not in unmet}
+    for plan in plans.values():
+        for node in plan:
+            if node[0] in plans and node not in applied:
+                recorder.record_applied(*node)
+                applied.add(node)
+    return sorted(plans)
+
+
 def build_schema(database: str, mode: SchemaMode) -> None:
     """Create the project's schema in the (reset) database."""
     if mode == "migrations":
-        call_command("migrate", database=database, interactive=False, verbosity=0, skip_checks=True)
+        record_prepared_apps(database)
+        call_command(
+            "migrate",
+            database=database,
+            interactive=False,
+            verbosity=0,
+            skip_checks=True,
+            fake_initial=True,
+        )
     else:
         connection = connections[database]
         no_migrations = {config.label: None for config in apps.get_app_configs()}

@@ -58,6 +58,11 @@ class ResetModeContract:
     def test_describes_itself_for_the_confirmation(self, reset_mode: Any) -> None:
         assert reset_mode.description_for_confirmation.strip()
 
+    def test_prepares_in_a_context_manager(self, reset_mode: Any) -> None:
+        """The import calls ``prepared``, around building the schema and loading."""
+        prepared = reset_mode.prepared("default")  # not entered: touches no database
+        assert hasattr(prepared, "__enter__") and hasattr(prepared, "__exit__")
+
     def test_is_registered_through_a_plugin(self, reset_mode: Any) -> None:
         from .plugins import reset_modes
 

@@ -137,3 +137,16 @@ def dev_with_old_rows(site: Site) -> Site:
     Choice.objects.using(site.dev).create(pk=51, question_id=1, choice_text="Maybe")
     connections[site.dev].close()
     return site
+
+
+def failed_import_leaves(site: Site) -> str:
+    """How the message of a failed ``drop-database`` import ends, per database.
+
+    MySQL drops and re-creates the database in place; the others build the new one
+    beside the old one, which a failure leaves as it was.
+    """
+    if site.vendor == "mariadb":
+        return (
+            "nothing was imported and the database is empty (--reset-mode=drop-database reset it)"
+        )
+    return "nothing was imported and the old database is unchanged"

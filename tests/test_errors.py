@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
-from sitefixtures import OLD_DEV_QUESTIONS, dev_questions
+from sitefixtures import OLD_DEV_QUESTIONS, dev_questions, failed_import_leaves
 from sitetools import Site
 from testsite.polls.models import Choice, Question
 
@@ -202,10 +202,10 @@ def test_unreachable_database_is_named_in_one_line(site, command):
 
 
 def test_reference_to_a_row_not_exported_rolls_the_whole_import_back(site):
-    """Choice 2 of Question 99, which the export lacks: no Question or Choice is left."""
+    """Choice 2 of Question 99, which the export lacks: dev keeps what it held."""
     question = Question.objects.using(site.src).create(pk=1, pub_date="2024-01-01T12:00Z")
     Choice.objects.using(site.src).create(pk=1, question=question)
-    site.export()
+    site.roundtrip()
     path = site.export_dir / CHOICES_FILE
     append_line(
         path,
@@ -232,7 +232,7 @@ def test_reference_to_a_row_not_exported_rolls_the_whole_import_back(site):
     assert_error(
         result,
         f"DataFileError: the export at {site.export_dir} does not load intact ({problem}); "
-        "nothing was imported and the database is empty (--reset-mode=drop-database reset it)",
+        + failed_import_leaves(site),
     )
-    assert site.pks(Question) == set()
-    assert site.pks(Choice) == set()
+    before = set() if site.vendor == "mariadb" else {1}
+    assert (site.pks(Question), site.pks(Choice)) == (before, before)

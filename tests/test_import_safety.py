@@ -1,6 +1,8 @@
-"""Before a reset destroys data, devdata_import asks; no answer, or any but yes, changes nothing.
+"""devdata_import never leaves the user worse off.
 
-These run the command in a subprocess, with what the user types on its standard input.
+Before a reset destroys data, it asks; no answer, or any but yes, changes nothing (these
+run the command in a subprocess, with what the user types on its standard input). A
+failed or killed import leaves the old database; two imports into one database do not race.
 """
 
 from __future__ import annotations
@@ -8,14 +10,18 @@ from __future__ import annotations
 import os
 import selectors
 import signal
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from django.db import connections
 
-from devdata_core import databases
+from devdata_core import databases, hookimpl, swap
+from devdata_core.errors import DevdataError
 from sitefixtures import OLD_DEV_QUESTIONS, dev_questions
 from sitetools import Site
+from testsite.polls.models import Choice, Question
 
 NO_TERMINAL = (
     "CommandError: no answer to the confirmation (no terminal?): pass --no-input to import "
@@ -142,3 +148,111 @@ def test_modes_that_destroy_nothing_do_not_ask(dev_with_old_rows):
     )
     assert refused.stderr.endswith("); empty it, or choose another reset mode\n")
     assert refused.stderr.count("\n") == 1
+
+
+# Build, then swap; one import at a time ------------------------------------------------
+
+#: The vendors where drop-database builds the new database beside the old one.
+SWAPPING = ("sqlite", "postgres")
+
+
+def start_paused_import(site: Site, pause_dir: Path) -> subprocess.Popen:
+    """Start an import that stops once polls.Question is loaded; return when it has."""
+    process = site.start_cli(
+        "devdata_import",
+        str(site.export_dir),
+        "--database",
+        site.dev,
+        "--no-input",
+        DJANGO_SETTINGS_MODULE="testsite.settings_pausing_import",
+        DEVDATA_TEST_PAUSE_DIR=str(pause_dir),
+    )
+    deadline = time.monotonic() + 120
+    while not (pause_dir / "paused").exists():
+        if process.poll() is not None:
+            raise AssertionError(f"the import ended first: {process.communicate()}")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise TimeoutError("the import did not reach polls.Question")
+        time.sleep(0.02)
+    return process
+
+
+def leftovers(site: Site) -> list[str]:
+    """Databases or files a build-then-swap import made beside the dev database."""
+    connection = connections[site.dev]
+    name = connection.settings_dict["NAME"]
+    if site.vendor == "sqlite":
+        return sorted(p.name for p in Path(name).parent.glob(f"{Path(name).name}.devdata-new*"))
+    with databases.server_cursor(connection) as cursor:
+        cursor.execute(
+            "SELECT datname FROM pg_database WHERE datname IN (%s, %s)",
+            [swap.side_name(name, "new"), swap.side_name(name, "old")],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.databases_only(*SWAPPING)
+def test_import_killed_mid_load_leaves_the_old_database_and_the_next_run_clears_up(
+    dev_with_old_rows, tmp_path
+):
+    site = dev_with_old_rows
+    process = start_paused_import(site, tmp_path)
+    left = leftovers(site)  # the half-built database, while the import is paused
+
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+
+    assert dev_questions(site) == OLD_DEV_QUESTIONS
+    assert left != []
+    site.import_()
+    assert dev_questions(site) == {1: "Prod one", 2: "Prod two"}
+    assert leftovers(site) == []
+
+
+@pytest.mark.databases_only(*SWAPPING)
+def test_import_failing_in_a_hook_leaves_the_old_database(dev_with_old_rows, devdata_plugin):
+    site = dev_with_old_rows
+
+    class FailingAfterQuestions:
+        @hookimpl
+        def devdata_after_import_model(self, database, src, model, rows):
+            if model is Question:
+                raise RuntimeError("no coffee")
+
+    devdata_plugin(FailingAfterQuestions(), name="failing")
+
+    with pytest.raises(DevdataError, match="no coffee"):
+        site.import_()
+
+    assert dev_questions(site) == OLD_DEV_QUESTIONS
+    assert leftovers(site) == []
+
+
+def test_a_second_import_into_the_same_database_refuses_naming_the_first(
+    dev_with_old_rows, tmp_path
+):
+    site = dev_with_old_rows
+    first = start_paused_import(site, tmp_path)
+    try:
+        second = import_asking(site, "--no-input")
+        (tmp_path / "go").touch()
+        _, stderr = first.communicate(timeout=120)
+    finally:
+        first.kill()
+
+    assert second.returncode == 1
+    assert second.stdout == ""
+    assert second.stderr.startswith(
+        f"DevdataError: another import into {databases.describe(site.dev)} is running ("
+    )
+    if site.vendor != "mariadb":  # MySQL names the other run by its connection
+        assert f"devdata_import pid {first.pid} on " in second.stderr
+    assert second.stderr.endswith(
+        "): wait for it to finish, or stop it, and import again; nothing was changed\n"
+    )
+    assert second.stderr.count("\n") == 1
+    assert first.returncode == 0, stderr.decode()
+    assert dev_questions(site) == {1: "Prod one", 2: "Prod two"}
+    assert site.pks(Choice) == {10, 20}
+    assert site.dangling_in_database() == []

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from devdata_core import databases
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from devdata_core import databases, swap
 from devdata_core.errors import DevdataError
 from devdata_core.reset_modes import Reset
 
 
 class DropDatabaseReset(Reset):
-    """Drop the whole database and create it again (the default).
+    """Replace the whole database with a new one (the default).
 
-    Needs a user allowed to drop and create databases, as local development usually has.
-    On PostgreSQL 13+ the sessions still on the database (a dev server) are ended; an
-    SQLite file is deleted (a ``file:`` URI or in-memory database is emptied instead).
+    The import builds the new database beside the old one and swaps it in once loaded,
+    so that a failed or killed import leaves the old one as it was (PostgreSQL and SQLite
+    files; MySQL drops and re-creates it in place). Needs a user allowed to create and
+    drop databases, as local development usually has. The sessions still on the old
+    database (a dev server) are ended.
     """
 
     slug = "drop-database"
@@ -20,6 +25,11 @@ class DropDatabaseReset(Reset):
 
     def reset_database(self, django_dbname: str) -> None:
         databases.recreate_database(django_dbname)
+
+    @contextmanager
+    def prepared(self, django_dbname: str) -> Iterator[bool]:
+        with swap.built_beside(django_dbname) as kept:
+            yield kept
 
 
 class DropTablesReset(Reset):

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
-from contextlib import suppress
+from contextlib import closing, suppress
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError
 from django.db import DatabaseError, connections, transaction
+from django.db.migrations.loader import MigrationLoader
 
-from devdata_core import databases
+from devdata_core import databases, swap
 from devdata_core.errors import DevdataError
 from devdata_core.testing import ResetModeContract
 from devdata_reset import DropDatabaseReset, DropTablesReset, NoReset, RequireEmptyReset
@@ -323,9 +325,51 @@ def test_drop_database_without_the_right_to_points_to_drop_tables(site, user_wit
     with pytest.raises(DevdataError) as error:
         site.import_(reset_mode="drop-database")
 
-    name = connections[site.dev].settings_dict["NAME"]
+    scratch = swap.side_name(connections[site.dev].settings_dict["NAME"], "new")
     assert str(error.value) == (
-        f"cannot drop and re-create {databases.describe(site.dev)} (alias {site.dev!r}): "
-        f"must be owner of database {name}; if this user may not, import with "
-        "--reset-mode=drop-tables"
+        f"cannot create database {scratch!r} beside {databases.describe(site.dev)} (alias "
+        f"{site.dev!r}) to build the import in: permission denied to create database; if this "
+        "user may not create databases, import with --reset-mode=drop-tables; nothing was changed"
     )
+
+
+def test_none_over_a_schema_without_migration_history(dev_with_old_rows):
+    """Tables as a schema-only dump makes them: all there but turtles', no migration history.
+
+    Apps whose every table exists count as migrated; turtles is migrated.
+    """
+    site = dev_with_old_rows
+    with connections[site.dev].cursor() as cursor:
+        cursor.execute("DELETE FROM django_migrations")
+        cursor.execute("DROP TABLE turtles_world")
+        cursor.execute("DROP TABLE turtles_turtle")
+    connections[site.dev].close()
+
+    site.import_(reset_mode="none")
+
+    assert dev_questions(site) == {1: "Prod one", 2: "Prod two", 50: "Made in dev"}
+    assert {"turtles_turtle", "turtles_world", MIGRATION_VIEW} <= relations(site)
+    loader = MigrationLoader(connections[site.dev])
+    assert set(loader.graph.nodes) - set(loader.applied_migrations) == set()
+
+
+@pytest.mark.databases_only("sqlite")
+def test_drop_database_replaces_a_sqlite_file_whose_wal_holds_data(dev_with_old_rows):
+    """A program holding the old file (in WAL mode) keeps seeing it; the new file is sound."""
+    site = dev_with_old_rows
+    path = connections[site.dev].settings_dict["NAME"]
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("PRAGMA journal_mode=WAL")
+        holder.execute("UPDATE polls_question SET question_text = 'In the WAL' WHERE id = 2")
+        assert Path(f"{path}-wal").stat().st_size > 0
+
+        site.import_(reset_mode="drop-database")
+
+        seen = holder.execute("SELECT question_text FROM polls_question WHERE id = 2").fetchone()
+    finally:
+        holder.close()
+    assert seen == ("In the WAL",)
+    assert_holds_exactly_the_export(site)
+    with closing(sqlite3.connect(path)) as new:
+        assert new.execute("PRAGMA integrity_check").fetchall() == [("ok",)]

@@ -1,0 +1,273 @@
+"""Build a database beside the one it replaces, and swap it in once the import committed.
+
+A failed or killed import then leaves the old database exactly as it was. The new one
+is built under a name derived from the old one's, the same in every run, so that what
+a killed run left behind is found and dropped by the next (which holds the import lock,
+:mod:`devdata_core.locks`, so no other run is using it).
+
+PostgreSQL renames databases (both renames in one transaction); SQLite replaces the file
+with ``os.replace``. MySQL cannot move views and triggers between schemas, so there the
+database is dropped and created again in place, as before.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from django.db import DatabaseError, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from . import databases
+from .errors import DevdataError
+from .errors import describe as describe_error
+
+#: PostgreSQL's limit on identifiers, in bytes.
+_POSTGRES_NAME_BYTES = 63
+#: PostgreSQL's SQLSTATE for "database is being accessed by other users".
+_OBJECT_IN_USE = "55006"
+#: How long the swap keeps ending other sessions of the old database before giving up.
+_SWAP_SECONDS = 5.0
+
+
+def side_name(name: str, role: str, max_bytes: int = _POSTGRES_NAME_BYTES) -> str:
+    """``<name>_devdata_<role>_<hash of name>``, cut to ``max_bytes`` of UTF-8.
+
+    The same for every run, so the next run finds what a killed one left; the hash
+    keeps names apart whose first bytes are the same.
+    """
+    suffix = f"_devdata_{role}_{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    head = name.encode()[: max_bytes - len(suffix)].decode(errors="ignore")
+    return head + suffix
+
+
+class _Side(abc.ABC):
+    """Where one vendor builds the new database, and how it is swapped in."""
+
+    #: The name the alias points at while the new database is built.
+    scratch: str
+
+    @abc.abstractmethod
+    def clear_leftovers(self) -> None:
+        """Drop what a killed run left: the new database it built, the old one it put aside."""
+
+    @abc.abstractmethod
+    def create(self) -> None:
+        """Create the new, empty database."""
+
+    @abc.abstractmethod
+    def swap(self) -> None:
+        """Put the new database in place of the old one, in one step."""
+
+    @abc.abstractmethod
+    def drop_scratch(self) -> None:
+        """Drop the new database, after a failure."""
+
+
+class _PostgresSide(_Side):
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.connection = connections[database]
+        self.name = str(self.connection.settings_dict["NAME"])
+        self.scratch = side_name(self.name, "new")
+        self.aside = side_name(self.name, "old")
+
+    def _quoted(self, name: str) -> str:
+        return databases.quote_identifier(self.connection, name)
+
+    def clear_leftovers(self) -> None:
+        with databases.server_cursor(self.connection) as cursor:
+            for name in (self.scratch, self.aside):
+                cursor.execute(databases.drop_database_sql(cursor, name))
+
+    def create(self) -> None:
+        suffix = self.connection.creation.sql_table_creation_suffix()
+        with databases.server_cursor(self.connection) as cursor:
+            try:
+                cursor.execute(f"CREATE DATABASE {self._quoted(self.scratch)}{suffix}")
+            except DatabaseError as exc:
+                raise DevdataError(
+                    f"cannot create database {self.scratch!r} beside "
+                    f"{databases.describe(self.database)} (alias {self.database!r}) to build "
+                    f"the import in: {describe_error(exc)}; if this user may not create "
+                    "databases, import with --reset-mode=drop-tables; nothing was changed"
+                ) from exc
+
+    def swap(self) -> None:
+        """Rename the old database aside and the new one into place, together; drop the old.
+
+        Renaming needs the old database to have no other sessions (a dev server's): they
+        are ended first, as ``DROP DATABASE ... WITH (FORCE)`` would, for a few seconds
+        if new ones keep arriving.
+        """
+        deadline = time.monotonic() + _SWAP_SECONDS
+        with databases.server_cursor(self.connection) as cursor:
+            while True:
+                try:
+                    self._rename(cursor)
+                    break
+                except DatabaseError as exc:
+                    cursor.execute("ROLLBACK")
+                    in_use = databases.sqlstate(exc) == _OBJECT_IN_USE
+                    if in_use and time.monotonic() < deadline:
+                        time.sleep(0.1)
+                        continue
+                    fix = (
+                        "close the programs using it and import again"
+                        if in_use
+                        else "if this user may not, import with --reset-mode=drop-tables"
+                    )
+                    raise DevdataError(
+                        f"cannot put the new database in place of "
+                        f"{databases.describe(self.database)} (alias {self.database!r}): "
+                        f"{describe_error(exc)}; {fix}; the old database is unchanged"
+                    ) from exc
+            with suppress(DatabaseError):  # if not now, the next run drops it
+                cursor.execute(databases.drop_database_sql(cursor, self.aside))
+
+    def _rename(self, cursor: Any) -> None:
+        cursor.execute(
+            "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
+            "WHERE datname = ANY(%s) AND pid <> pg_catalog.pg_backend_pid()",
+            [[self.name, self.scratch]],
+        )
+        cursor.execute("SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s", [self.name])
+        exists = cursor.fetchone() is not None
+        cursor.execute("BEGIN")
+        if exists:
+            cursor.execute(
+                f"ALTER DATABASE {self._quoted(self.name)} RENAME TO {self._quoted(self.aside)}"
+            )
+        cursor.execute(
+            f"ALTER DATABASE {self._quoted(self.scratch)} RENAME TO {self._quoted(self.name)}"
+        )
+        cursor.execute("COMMIT")
+
+    def drop_scratch(self) -> None:
+        with databases.server_cursor(self.connection) as cursor:
+            cursor.execute(databases.drop_database_sql(cursor, self.scratch))
+
+
+class _SqliteSide(_Side):
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.path = Path(connections[database].settings_dict["NAME"])
+        self.scratch = f"{self.path}.devdata-new"
+
+    def _unlink(self, name: str) -> None:
+        for suffix in ("", *databases.SQLITE_SIDE_FILES):
+            Path(f"{name}{suffix}").unlink(missing_ok=True)
+
+    def clear_leftovers(self) -> None:
+        self._unlink(self.scratch)
+
+    def create(self) -> None:
+        """Nothing to do: SQLite creates the file when the import first connects."""
+
+    def swap(self) -> None:
+        """Replace the old file with the new one, leaving no journal of the old beside it.
+
+        The new file is made to stand alone (no WAL); the old one's WAL is checkpointed
+        and emptied first, so that a kill after the replace leaves beside the new file at
+        most an empty WAL, which SQLite ignores.
+        """
+        try:
+            with _sqlite(self.scratch) as new:
+                new.execute("PRAGMA journal_mode=DELETE")
+            if self.path.exists():
+                _checkpoint(self.path)
+            os.replace(self.scratch, self.path)
+        except (OSError, sqlite3.Error) as exc:
+            raise DevdataError(
+                f"cannot put the new database in place of {databases.describe(self.database)} "
+                f"({exc}): is another program, such as a dev server, writing to it? Import "
+                "again once it is done; the old database is unchanged"
+            ) from exc
+        for suffix in databases.SQLITE_SIDE_FILES:
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+    def drop_scratch(self) -> None:
+        self._unlink(self.scratch)
+
+
+def _checkpoint(path: Path) -> None:
+    """Move what the WAL of SQLite file ``path`` holds into the file, and empty the WAL."""
+    try:
+        with _sqlite(str(path)) as old:
+            if old.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                busy = old.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                if busy:
+                    raise sqlite3.OperationalError("database is locked")
+    except sqlite3.OperationalError:
+        raise
+    except sqlite3.DatabaseError:
+        pass  # not a database: nothing in it to keep
+
+
+@contextmanager
+def _sqlite(path: str) -> Iterator[sqlite3.Connection]:
+    connection = sqlite3.connect(path, timeout=5, isolation_level=None)
+    try:
+        connection.execute("SELECT count(*) FROM sqlite_master")  # rolls back a hot journal
+        yield connection
+    finally:
+        connection.close()
+
+
+def _side(connection: BaseDatabaseWrapper, database: str) -> _Side | None:
+    if connection.vendor == "postgresql":
+        return _PostgresSide(database)
+    if databases.is_sqlite_file(connection):
+        return _SqliteSide(database)
+    return None
+
+
+@contextmanager
+def built_beside(database: str) -> Iterator[bool]:
+    """Point alias ``database`` at a new, empty database; swap it in if the block succeeds.
+
+    Yields whether the old database survives a failure: ``False`` where it is dropped
+    and created again in place instead (MySQL, in-memory or ``file:`` URI SQLite). If
+    the block raises, the new database is dropped and the alias points at the old one.
+    """
+    connection = connections[database]
+    databases.refuse_in_transaction(database)
+    side = _side(connection, database)
+    if side is None:
+        databases.recreate_database(database)
+        yield False
+        return
+    side.clear_leftovers()
+    side.create()
+    settings = connection.settings_dict
+    name = settings["NAME"]
+    connection.close()
+    settings["NAME"] = side.scratch
+    try:
+        yield True
+    except BaseException:
+        _point_back(connection, name)
+        with suppress(DatabaseError, OSError):  # if not now, the next run drops it
+            side.drop_scratch()
+        raise
+    _point_back(connection, name)
+    try:
+        side.swap()
+    except BaseException:
+        with suppress(DatabaseError, OSError):
+            side.drop_scratch()
+        raise
+
+
+def _point_back(connection: BaseDatabaseWrapper, name: str) -> None:
+    """Close the alias's connection to the new database and point it at ``name`` again."""
+    with suppress(DatabaseError):
+        connection.close()
+    connection.settings_dict["NAME"] = name
