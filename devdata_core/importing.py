@@ -245,8 +245,9 @@ def run_import(
 ) -> RunSummary:
     """Check the export at ``src``, reset ``database`` with ``reset`` and load the export.
 
-    ``confirm`` is called after the export checks out and before anything is
-    destroyed; it raises to abort.
+    ``confirm`` is called after the export checks out and the import lock is taken,
+    before anything is destroyed; it raises to abort. The reset mode's ``prepared``
+    wraps schema and load: ``drop-database`` builds them beside the old database.
     """
     plan = export_plan(settings)
     manifest.verify(src, reporter.warn)

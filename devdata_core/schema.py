@@ -71,7 +71,7 @@ def migration_differences(source: set[tuple[str, str]], database: str) -> dict[s
     return {app: "; ".join(notes) for app, notes in by_app.items()}
 
 
-def record_prepared_apps(database: str) -> list[str]:
+def record_prepared_apps(database: str) -> None:
     """Record as applied the migrations of apps whose tables exist but have no history.
 
     A schema made from a schema-only dump, or by ``migrate --run-syncdb``, has every
@@ -79,12 +79,12 @@ def record_prepared_apps(database: str) -> list[str]:
     (the tables exist), and faking only the initial migrations is not enough (later ones
     alter what is already altered), so an app none of whose migrations is recorded and
     all of whose tables exist counts as fully migrated. Other apps migrate as usual,
-    with ``--fake-initial``. Returns the labels of the apps recorded.
+    with ``--fake-initial``.
     """
     connection = connections[database]
     tables = set(connection.introspection.table_names())
     if not tables:
-        return []
+        return
     recorder = MigrationRecorder(connection)
     recorder.ensure_schema()
     applied = set(recorder.applied_migrations())
@@ -120,7 +120,6 @@ def record_prepared_apps(database: str) -> list[str]:
             if node[0] in plans and node not in applied:
                 recorder.record_applied(*node)
                 applied.add(node)
-    return sorted(plans)
 
 
 def build_schema(database: str, mode: SchemaMode) -> None:

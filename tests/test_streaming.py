@@ -19,6 +19,7 @@ from devdata_core import exporting, loading
 from devdata_core.serialization import encode, exported_fields
 from devdata_core.settings import model_label
 from devdata_queryset import ExactQuerySetStrategy, QuerySetStrategy
+from sitefixtures import dev_questions
 from testsite.fidelity.models import Owner, Pet, Record, Special, Visit
 from testsite.polls.models import Choice, Question
 
@@ -91,7 +92,10 @@ def test_postgres_loads_with_copy(site):
 
 def test_a_bad_value_names_its_file_and_line_and_loads_nothing(site):
     make_polls(site, questions=3)
-    site.export()
+    site.roundtrip()
+    Question.objects.using(site.dev).filter(pk=1).update(question_text="Edited in dev")
+    # MySQL drops the database before loading; the others keep it until the load commits.
+    before = {} if site.vendor == "mariadb" else dev_questions(site)
     path = site.export_dir / "polls.Choice" / "all.jsonl"
     lines = path.read_text().splitlines()
     row = json.loads(lines[2])
@@ -105,7 +109,7 @@ def test_a_bad_value_names_its_file_and_line_and_loads_nothing(site):
 
     assert str(error.value).startswith(f"{path}:3: ")
     assert "many" in str(error.value)
-    assert not Question.objects.using(site.dev).exists()
+    assert dev_questions(site) == before
 
 
 def traced_peak(function) -> int:

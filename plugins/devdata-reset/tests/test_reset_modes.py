@@ -373,3 +373,14 @@ def test_drop_database_replaces_a_sqlite_file_whose_wal_holds_data(dev_with_old_
     assert_holds_exactly_the_export(site)
     with closing(sqlite3.connect(path)) as new:
         assert new.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+
+def test_names_beside_a_database_fit_postgresql_and_stay_apart():
+    """63 bytes at most, cut on a character boundary; names with the same start differ."""
+    long_names = ["é" * 40 + "a", "é" * 40 + "b"]
+
+    beside = [swap.side_name(name, "new") for name in long_names]
+
+    assert all(len(name.encode()) <= 63 for name in beside)
+    assert beside[0] != beside[1]
+    assert swap.side_name("dev", "new") != swap.side_name("dev", "old")
