@@ -116,6 +116,8 @@ class ExportRun:
     ) -> None:
         self.database = database
         self.stage = stage
+        #: What strategies and extras log through.
+        self.log = stage.log(reporter.info) if stage else reporter.info
         self.dest = dest
         self.plan = plan
         self.settings = plan.settings
@@ -744,7 +746,7 @@ def export(
                             database,
                             work,
                             no_update,
-                            reporter.info,
+                            run.log,
                         )
                 run.pulled_files.close()
                 run.prune()
@@ -828,7 +830,7 @@ def _export_model(
             run.dest,
             model,
             no_update,
-            run.reporter.info,
+            run.log,
         )
         if len(run.keyset(model)) == before:
             # A strategy that writes its own file: take its keys from what it wrote.

@@ -17,7 +17,7 @@ import fcntl
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +36,10 @@ class Stage:
     """The directory an export is written to, and where it goes once complete."""
 
     path: Path
+    #: The export directory, symbolic links resolved.
     dest: Path
+    #: The export directory as the user named it, for messages.
+    named: Path
     committed: bool = False
 
     def commit(self) -> None:
@@ -50,9 +53,13 @@ class Stage:
     def shown(self, path: Path) -> Path:
         """``path`` inside the stage as it will be called once the export is in place."""
         try:
-            return self.dest / Path(path).relative_to(self.path)
+            return self.named / Path(path).relative_to(self.path)
         except ValueError:
             return Path(path)
+
+    def log(self, info: Callable[[str], None]) -> Callable[[str], None]:
+        """``info`` for strategies and extras: paths in the stage named as they will be."""
+        return lambda message: info(message.replace(str(self.path), str(self.named)))
 
 
 def _hidden(dest: Path, kind: str) -> str:
@@ -62,6 +69,7 @@ def _hidden(dest: Path, kind: str) -> str:
 @contextmanager
 def staged(dest: Path) -> Iterator[Stage]:
     """A fresh staging directory for an export to ``dest``, removed unless committed."""
+    named = Path(dest)
     # A symbolic link is followed: the export it points at is the one replaced.
     dest = Path(os.path.realpath(dest))
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -74,7 +82,7 @@ def staged(dest: Path) -> Iterator[Stage]:
                 f"{dest} holds files that are not a devdata export, which an export would "
                 "replace: pass a new or empty directory; nothing was written"
             )
-        stage = Stage(dest.parent / f"{_hidden(dest, 'staging')}-{os.getpid()}", dest)
+        stage = Stage(dest.parent / f"{_hidden(dest, 'staging')}-{os.getpid()}", dest, named)
         stage.path.mkdir()
         try:
             yield stage
