@@ -24,11 +24,11 @@ from django.core.exceptions import ValidationError
 from django.db import connections
 from django.db.models import F, Field, Model, Q, QuerySet
 
-from . import databases, manifest, plugins, schema, staging
+from . import databases, layout, manifest, plugins, schema, staging
 from .anonymisation import Anonymisation
 from .errors import DevdataError, guard
 from .extras import ExtraExport
-from .files import PARTIAL_SUFFIX, atomic_writer
+from .files import atomic_writer
 from .graph import Reference
 from .keys import KeySet
 from .manifest import Manifest
@@ -799,10 +799,10 @@ def _keep_previous(
         reporter.warn(f"{dest} has no {manifest.MANIFEST_FILE}: its files are kept unverified")
     by_name = {entry.name: entry for entry in previous.entries} if previous else {}
     for name in names:
-        label, _, file = name.rpartition("/")
-        if name == schema.MIGRATIONS_FILE or name.endswith(PARTIAL_SUFFIX):
+        label = name.rpartition("/")[0]
+        if name == layout.MIGRATIONS or name.endswith(layout.PARTIAL_SUFFIX):
             continue
-        if label in taken and (not no_update or file == pulled_file(Path(), label).name):
+        if label in taken and (not no_update or name == layout.pulled_name(label)):
             continue
         if previous is not None:
             found = manifest.problem(dest, by_name[name])

@@ -18,14 +18,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import plugins
+from . import layout, plugins
 from .errors import DataFileError
 from .files import atomic_writer
 
 if TYPE_CHECKING:
     from .settings import DevdataSettings
 
-MANIFEST_FILE = "manifest.json"
+MANIFEST_FILE = layout.MANIFEST
 #: Bumped when the manifest or the export's layout changes incompatibly.
 FORMAT_VERSION = 1
 _CHUNK = 1 << 20

@@ -22,11 +22,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import layout
 from .errors import DevdataError
 from .manifest import MANIFEST_FILE
 
-#: What the files of an export (this version's, 1.x's, partial ones) end with.
-_EXPORT_SUFFIXES = (".json", ".jsonl", ".partial")
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 
@@ -98,9 +97,7 @@ def _holds_an_export(directory: Path) -> bool:
     """
     if (directory / MANIFEST_FILE).is_file():
         return True
-    return all(
-        path.is_dir() or path.name.endswith(_EXPORT_SUFFIXES) for path in directory.rglob("*")
-    )
+    return all(path.is_dir() or layout.is_export_file(path.name) for path in directory.rglob("*"))
 
 
 @contextmanager
