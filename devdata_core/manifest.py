@@ -13,7 +13,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -245,3 +245,16 @@ def verify(src: Path, warn: Callable[[str], None]) -> Manifest | None:
         if found:
             raise DataFileError(f"{found}: export again; nothing was changed")
     return manifest
+
+
+def warn_unread(
+    src: Path, manifest: Manifest | None, read: Iterable[Path], warn: Callable[[str], None]
+) -> None:
+    """Warn of data files ``manifest`` lists that an import reading ``read`` leaves out:
+    their strategies are not in this project's settings, so their rows would go unseen."""
+    if manifest is None:
+        return
+    names = {Path(path).relative_to(src).as_posix() for path in read}
+    for entry in manifest.entries:
+        if "/" in entry.name and entry.name not in names:
+            warn(f"{src / entry.name} is not imported: no strategy in DEVDATA_STRATEGIES reads it")
