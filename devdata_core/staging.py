@@ -24,7 +24,6 @@ from pathlib import Path
 
 from . import layout
 from .errors import DevdataError
-from .manifest import MANIFEST_FILE
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -95,7 +94,7 @@ def _holds_an_export(directory: Path) -> bool:
 
     Guards against ``devdata_export .`` swapping a project directory away.
     """
-    if (directory / MANIFEST_FILE).is_file():
+    if (directory / layout.MANIFEST).is_file():
         return True
     return all(path.is_dir() or layout.is_export_file(path.name) for path in directory.rglob("*"))
 
