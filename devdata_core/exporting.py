@@ -773,6 +773,7 @@ def _manifest(database: str, settings: DevdataSettings, root: Path, started: str
         finished=_now(),
         settings=manifest.fingerprint(settings),
         entries=tuple(manifest.describe_file(root, name) for name in manifest.file_names(root)),
+        migrations=layout.MIGRATIONS,
     )
 
 

@@ -57,14 +57,12 @@ class Manifest:
     #: The settings by name: strategies, anonymised fields, extras (see :func:`fingerprint`).
     settings: dict[str, Any]
     entries: tuple[Entry, ...] = field(default=())
+    #: The entry holding the source's migration state (its checksum is the state's digest).
+    migrations: str | None = None
 
     @property
     def settings_digest(self) -> str:
         return hashlib.sha256(_canonical(self.settings).encode()).hexdigest()
-
-    @property
-    def rows(self) -> int:
-        return sum(entry.rows or 0 for entry in self.entries)
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -87,6 +85,7 @@ class Manifest:
                 started=str(data["started"]),
                 finished=str(data["finished"]),
                 settings=dict(data["settings"]),
+                migrations=data.get("migrations"),
                 entries=tuple(
                     Entry(
                         name=str(e["name"]),

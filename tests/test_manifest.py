@@ -65,6 +65,7 @@ def test_the_manifest_lists_every_file_with_its_rows_bytes_and_checksum(site):
     assert rows["polls.Choice/all.jsonl"] == 9
     assert rows["polls.Question/all.jsonl"] == 3
     assert rows["migrations.json"] is None
+    assert manifest["migrations"] == "migrations.json"
     assert manifest["format_version"] == 1
     assert manifest["source"]["vendor"] == {"sqlite": "sqlite", "postgres": "postgresql"}.get(
         site.vendor, "mysql"
