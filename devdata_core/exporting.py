@@ -24,11 +24,11 @@ from django.core.exceptions import ValidationError
 from django.db import connections
 from django.db.models import F, Field, Model, Q, QuerySet
 
-from . import databases, manifest, plugins, schema, snapshot, staging
+from . import databases, layout, manifest, plugins, schema, snapshot, staging
 from .anonymisation import Anonymisation
 from .errors import DevdataError, guard
 from .extras import ExtraExport
-from .files import PARTIAL_SUFFIX, atomic_writer
+from .files import atomic_writer
 from .graph import Reference
 from .keys import KeySet
 from .manifest import Manifest
@@ -116,6 +116,8 @@ class ExportRun:
     ) -> None:
         self.database = database
         self.stage = stage
+        #: What strategies and extras log through.
+        self.log = stage.log(reporter.info) if stage else reporter.info
         self.dest = dest
         self.plan = plan
         self.settings = plan.settings
@@ -748,7 +750,7 @@ def export(
                             database,
                             work,
                             no_update,
-                            reporter.info,
+                            run.log,
                         )
                 run.pulled_files.close()
                 run.prune()
@@ -775,6 +777,7 @@ def _manifest(database: str, settings: DevdataSettings, root: Path, started: str
         finished=_now(),
         settings=manifest.fingerprint(settings),
         entries=tuple(manifest.describe_file(root, name) for name in manifest.file_names(root)),
+        migrations=layout.MIGRATIONS,
     )
 
 
@@ -801,10 +804,10 @@ def _keep_previous(
         reporter.warn(f"{dest} has no {manifest.MANIFEST_FILE}: its files are kept unverified")
     by_name = {entry.name: entry for entry in previous.entries} if previous else {}
     for name in names:
-        label, _, file = name.rpartition("/")
-        if name == schema.MIGRATIONS_FILE or name.endswith(PARTIAL_SUFFIX):
+        label = name.rpartition("/")[0]
+        if name == layout.MIGRATIONS or name.endswith(layout.PARTIAL_SUFFIX):
             continue
-        if label in taken and (not no_update or file == pulled_file(Path(), label).name):
+        if label in taken and (not no_update or name == layout.pulled_name(label)):
             continue
         if previous is not None:
             found = manifest.problem(dest, by_name[name])
@@ -832,7 +835,7 @@ def _export_model(
             run.dest,
             model,
             no_update,
-            run.reporter.info,
+            run.log,
         )
         if len(run.keyset(model)) == before:
             # A strategy that writes its own file: take its keys from what it wrote.

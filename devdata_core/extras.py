@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import layout
 from .strategies import Logger
 
 
@@ -48,4 +49,4 @@ class ExtraExport:
         raise NotImplementedError
 
     def data_file(self, dest: Path) -> Path:
-        return Path(dest) / f"{self.name}.json"
+        return Path(dest) / layout.extra_name(self.name)

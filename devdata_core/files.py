@@ -8,7 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-PARTIAL_SUFFIX = ".partial"
+from . import layout
+
+PARTIAL_SUFFIX = layout.PARTIAL_SUFFIX
 
 
 @contextmanager

@@ -250,8 +250,9 @@ def run_import(
     wraps schema and load: ``drop-database`` builds them beside the old database.
     """
     plan = export_plan(settings)
-    manifest.verify(src, reporter.warn)
+    verified = manifest.verify(src, reporter.warn)
     rows_in_file = check_export(src, plan)
+    manifest.warn_unread(src, verified, rows_in_file, reporter.warn)
     for extra in settings.extra_strategies:
         if isinstance(extra, ExtraImport):
             extra.check_data(src)

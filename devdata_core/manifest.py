@@ -13,19 +13,19 @@ import hashlib
 import importlib.metadata
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import plugins
+from . import layout, plugins
 from .errors import DataFileError
 from .files import atomic_writer
 
 if TYPE_CHECKING:
     from .settings import DevdataSettings
 
-MANIFEST_FILE = "manifest.json"
+MANIFEST_FILE = layout.MANIFEST
 #: Bumped when the manifest or the export's layout changes incompatibly.
 FORMAT_VERSION = 1
 _CHUNK = 1 << 20
@@ -57,14 +57,12 @@ class Manifest:
     #: The settings by name: strategies, anonymised fields, extras (see :func:`fingerprint`).
     settings: dict[str, Any]
     entries: tuple[Entry, ...] = field(default=())
+    #: The entry holding the source's migration state (its checksum is the state's digest).
+    migrations: str | None = None
 
     @property
     def settings_digest(self) -> str:
         return hashlib.sha256(_canonical(self.settings).encode()).hexdigest()
-
-    @property
-    def rows(self) -> int:
-        return sum(entry.rows or 0 for entry in self.entries)
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -87,6 +85,7 @@ class Manifest:
                 started=str(data["started"]),
                 finished=str(data["finished"]),
                 settings=dict(data["settings"]),
+                migrations=data.get("migrations"),
                 entries=tuple(
                     Entry(
                         name=str(e["name"]),
@@ -245,3 +244,16 @@ def verify(src: Path, warn: Callable[[str], None]) -> Manifest | None:
         if found:
             raise DataFileError(f"{found}: export again; nothing was changed")
     return manifest
+
+
+def warn_unread(
+    src: Path, manifest: Manifest | None, read: Iterable[Path], warn: Callable[[str], None]
+) -> None:
+    """Warn of data files ``manifest`` lists that an import reading ``read`` leaves out:
+    their strategies are not in this project's settings, so their rows would go unseen."""
+    if manifest is None:
+        return
+    names = {Path(path).relative_to(src).as_posix() for path in read}
+    for entry in manifest.entries:
+        if "/" in entry.name and entry.name not in names:
+            warn(f"{src / entry.name} is not imported: no strategy in DEVDATA_STRATEGIES reads it")

@@ -30,21 +30,22 @@ from typing import TYPE_CHECKING
 from django.apps import apps
 from django.db.models import Model
 
+from . import layout
 from .graph import ModelGraph, Reference, build_graph, references
 from .settings import NATURAL_KEY_MODELS, DevdataSettings, model_label
-from .strategies import DATA_SUFFIX, Exportable, Strategy
+from .strategies import Exportable, Strategy
 
 if TYPE_CHECKING:
     from django.contrib.contenttypes.fields import GenericForeignKey
 
 #: The file name (without suffix) of a model's rows that other rows pulled in; strategy
 #: names cannot start with "_", so it never clashes with a strategy's file.
-PULLED_NAME = "_pulled"
+PULLED_NAME = layout.PULLED
 
 
 def pulled_file(dest: Path, label: str) -> Path:
     """Where the rows of a model that other rows pulled in are exported."""
-    return Path(dest) / label / f"{PULLED_NAME}{DATA_SUFFIX}"
+    return Path(dest) / layout.pulled_name(label)
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,12 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from django.test.utils import override_settings
 
+from . import layout
 from .errors import DataFileError
 from .files import atomic_writer
 from .serialization import ExportJSONEncoder
 
-MIGRATIONS_FILE = "migrations.json"
+MIGRATIONS_FILE = layout.MIGRATIONS
 
 SchemaMode = Literal["migrations", "models"]
 

@@ -17,16 +17,14 @@ import fcntl
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import layout
 from .errors import DevdataError
-from .manifest import MANIFEST_FILE
 
-#: What the files of an export (this version's, 1.x's, partial ones) end with.
-_EXPORT_SUFFIXES = (".json", ".jsonl", ".partial")
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 
@@ -36,7 +34,10 @@ class Stage:
     """The directory an export is written to, and where it goes once complete."""
 
     path: Path
+    #: The export directory, symbolic links resolved.
     dest: Path
+    #: The export directory as the user named it, for messages.
+    named: Path
     committed: bool = False
 
     def commit(self) -> None:
@@ -50,9 +51,13 @@ class Stage:
     def shown(self, path: Path) -> Path:
         """``path`` inside the stage as it will be called once the export is in place."""
         try:
-            return self.dest / Path(path).relative_to(self.path)
+            return self.named / Path(path).relative_to(self.path)
         except ValueError:
             return Path(path)
+
+    def log(self, info: Callable[[str], None]) -> Callable[[str], None]:
+        """``info`` for strategies and extras: paths in the stage named as they will be."""
+        return lambda message: info(message.replace(str(self.path), str(self.named)))
 
 
 def _hidden(dest: Path, kind: str) -> str:
@@ -62,6 +67,7 @@ def _hidden(dest: Path, kind: str) -> str:
 @contextmanager
 def staged(dest: Path) -> Iterator[Stage]:
     """A fresh staging directory for an export to ``dest``, removed unless committed."""
+    named = Path(dest)
     # A symbolic link is followed: the export it points at is the one replaced.
     dest = Path(os.path.realpath(dest))
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -74,7 +80,7 @@ def staged(dest: Path) -> Iterator[Stage]:
                 f"{dest} holds files that are not a devdata export, which an export would "
                 "replace: pass a new or empty directory; nothing was written"
             )
-        stage = Stage(dest.parent / f"{_hidden(dest, 'staging')}-{os.getpid()}", dest)
+        stage = Stage(dest.parent / f"{_hidden(dest, 'staging')}-{os.getpid()}", dest, named)
         stage.path.mkdir()
         try:
             yield stage
@@ -88,11 +94,9 @@ def _holds_an_export(directory: Path) -> bool:
 
     Guards against ``devdata_export .`` swapping a project directory away.
     """
-    if (directory / MANIFEST_FILE).is_file():
+    if (directory / layout.MANIFEST).is_file():
         return True
-    return all(
-        path.is_dir() or path.name.endswith(_EXPORT_SUFFIXES) for path in directory.rglob("*")
-    )
+    return all(path.is_dir() or layout.is_export_file(path.name) for path in directory.rglob("*"))
 
 
 @contextmanager

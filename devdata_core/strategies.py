@@ -12,10 +12,12 @@ from pathlib import Path
 
 from django.db.models import Model
 
+from . import layout
+
 Logger = Callable[[str], None]
 
-DATA_SUFFIX = ".jsonl"
-LEGACY_DATA_SUFFIX = ".json"
+DATA_SUFFIX = layout.DATA_SUFFIX
+LEGACY_DATA_SUFFIX = layout.LEGACY_DATA_SUFFIX
 
 
 class Strategy:
@@ -64,7 +66,7 @@ class Exportable:
 
     def data_file(self, dest: Path, app_model_label: str) -> Path:
         """Where this strategy's data for a model lives: one JSON object per line."""
-        return Path(dest) / app_model_label / f"{self.name}{DATA_SUFFIX}"
+        return Path(dest) / layout.data_name(app_model_label, self.name)
 
     def existing_data_file(self, src: Path, app_model_label: str) -> Path | None:
         """The data file to import: this version's ``.jsonl``, or a 1.x ``.json`` array."""

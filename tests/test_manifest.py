@@ -65,6 +65,7 @@ def test_the_manifest_lists_every_file_with_its_rows_bytes_and_checksum(site):
     assert rows["polls.Choice/all.jsonl"] == 9
     assert rows["polls.Question/all.jsonl"] == 3
     assert rows["migrations.json"] is None
+    assert manifest["migrations"] == "migrations.json"
     assert manifest["format_version"] == 1
     assert manifest["source"]["vendor"] == {"sqlite": "sqlite", "postgres": "postgresql"}.get(
         site.vendor, "mysql"
@@ -336,3 +337,47 @@ def test_an_export_refuses_to_replace_a_directory_that_is_not_an_export(site):
         "export would replace: pass a new or empty directory; nothing was written\n",
     )
     assert [p.name for p in site.export_dir.iterdir()] == ["settings.py"]
+
+
+def test_a_listed_file_no_strategy_reads_is_named_on_import(site):
+    make_polls(site, choices=0)
+    site.configure(
+        DEVDATA_STRATEGIES={
+            "polls.Question": [
+                ExactQuerySetStrategy(name="first", pks=[1]),
+                QuerySetStrategy(name="rest"),
+            ]
+        }
+    )
+    site.export()
+    site.configure(
+        DEVDATA_STRATEGIES={"polls.Question": [ExactQuerySetStrategy(name="first", pks=[1])]}
+    )
+
+    output = site.import_()
+
+    unread = site.export_dir / "polls.Question" / "rest.jsonl"
+    assert (
+        f"Warning: {unread} is not imported: no strategy in DEVDATA_STRATEGIES reads it\n"
+        in output.stderr
+    )
+    assert site.pks(Question) == {1}
+
+
+@pytest.mark.databases_only("sqlite")
+def test_an_export_set_aside_by_a_killed_swap_is_put_back_by_the_next_run(site):
+    """Where directories cannot be exchanged in one step, the old export is renamed aside
+    before the new one is renamed in; a run killed in between leaves only the aside copy."""
+    make_polls(site)
+    site.export()
+    before = snapshot(site.export_dir)
+    aside = site.export_dir.with_name(".export.devdata-old-4242")
+    site.export_dir.rename(aside)
+
+    result = site.cli(
+        "devdata_export", str(site.export_dir), "--settings", "testsite.settings_export_failure"
+    )
+
+    assert result.returncode == 1
+    assert snapshot(site.export_dir) == before
+    assert beside_export(site) == ["export"]

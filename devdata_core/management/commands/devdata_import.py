@@ -98,6 +98,7 @@ class Command(DevdataCommand):
         """Read and verify the export as an import would before its reset, and stop there."""
         verified = manifest.verify(src, reporter.warn)
         rows = check_export(src, export_plan(settings))
+        manifest.warn_unread(src, verified, rows, reporter.warn)
         for extra in settings.extra_strategies:
             if isinstance(extra, ExtraImport):
                 extra.check_data(src)

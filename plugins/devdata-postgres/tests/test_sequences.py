@@ -280,6 +280,7 @@ def test_a_file_written_by_1x_imports_into_the_search_path_schema(production_seq
     site = production_sequences
     site.export()
     (site.export_dir / FILE).write_text(json.dumps(LEGACY_FILE))
+    site.reseal_export()
     use_sequences(site)
 
     site.import_()
@@ -326,6 +327,7 @@ def test_a_file_with_values_that_are_not_what_they_should_be_is_refused(
     site = production_sequences
     site.export()
     (site.export_dir / FILE).write_text(json.dumps([{**LEGACY_FILE[0], **change}]))
+    site.reseal_export()
     use_sequences(site)
 
     with pytest.raises(DataFileError) as error:
@@ -362,6 +364,7 @@ def test_no_update_keeps_the_file_and_an_export_without_it_rewrites_it(productio
     site.export()
     path = site.export_dir / FILE
     path.write_text("[]")
+    site.reseal_export()
 
     site.export(no_update=True)
     assert path.read_text() == "[]"
