@@ -265,7 +265,7 @@ class ExportRun:
     def rows(self, queryset: QuerySet, columns: Sequence[str]) -> Iterator[Values]:
         """The rows of ``queryset`` as tuples of ``columns``, streamed in chunks."""
         if connections[queryset.db].vendor == "mysql":
-            yield from databases.stream_mysql(queryset, columns, CHUNK_SIZE)
+            yield from databases.stream_mysql(queryset, columns, 10 * CHUNK_SIZE)
         else:
             yield from queryset.values_list(*columns).iterator(chunk_size=CHUNK_SIZE)
 
