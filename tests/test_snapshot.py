@@ -194,6 +194,30 @@ def test_the_export_cannot_write_to_the_source(site, devdata_plugin):
     assert site.pks(Question, "src") == {1, 2}
 
 
+class EndsTheTransaction:
+    """A hook that would end the snapshot half-way, and read the rest at another moment."""
+
+    def __init__(self, how):
+        self.how = how
+
+    @hookimpl
+    def devdata_after_export_model(self, database, dest, model, rows):
+        if self.how == "commit":
+            transaction.commit(using=database)
+        else:
+            connections[database].close()
+
+
+@pytest.mark.parametrize("how", ["commit", "close"])
+def test_nothing_ends_the_snapshot_half_way(site, devdata_plugin, how):
+    """Django refuses a commit inside ``atomic``, and a new connection after a close."""
+    make_polls(site)
+    devdata_plugin(EndsTheTransaction(how))
+
+    with pytest.raises(DevdataError):
+        site.export()
+
+
 class TransactionState:
     """Records the transaction's characteristics as the export begins (PostgreSQL)."""
 
