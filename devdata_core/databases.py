@@ -12,6 +12,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import DatabaseError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.recorder import MigrationRecorder
@@ -292,7 +293,10 @@ def _unbuffered(queryset: QuerySet) -> Iterator[Any]:
     """
     connection = connections[queryset.db]
     compiler = queryset.query.get_compiler(using=queryset.db)
-    sql, params = compiler.as_sql()
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:  # a condition that no row meets, such as pk__in=[]
+        return
     connection.ensure_connection()
     held: list[Any] = []
 

@@ -349,3 +349,17 @@ def test_queries_between_rows_lose_no_row(site, monkeypatch):
     rows = site.exported("polls.Choice")["all"]
     assert sorted(row["pk"] for row in rows) == sorted(site.pks(Choice, "src"))
     assert {row["fields"]["choice_text"] for row in rows} == {"150 questions"}
+
+
+def test_a_strategy_that_selects_nothing_exports_nothing(site):
+    """An empty ``pk__in`` makes no SQL at all (Django's ``EmptyResultSet``)."""
+    make_polls(site)
+    site.configure(
+        DEVDATA_STRATEGIES={"polls.Question": [ExactQuerySetStrategy(name="none", pks=[])]}
+    )
+
+    output = site.export()
+
+    assert "Warning: strategy 'none' for polls.Question selected no rows" in output.stderr
+    assert site.exported("polls.Question") == {"none": []}
+    assert site.exported("polls.Choice") == {"all": []}
