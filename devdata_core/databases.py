@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import DatabaseError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.recorder import MigrationRecorder
@@ -282,20 +283,20 @@ def stream_mysql(queryset: QuerySet, columns: Sequence[str], chunk_size: int) ->
     """The rows of ``queryset`` from MySQL as tuples of ``columns``, a chunk at a time.
 
     Everything is read on the alias's own connection, so in the export's snapshot
-    (:mod:`.snapshot`): MySQL cannot share a snapshot with a second connection, and a
-    connection reading an unbuffered result can run no other query until it is drained,
-    while anonymisers and natural keys query between rows. Django's MySQL cursors hold
-    a whole result in memory, so each query is kept to ``chunk_size`` rows:
+    (:mod:`.snapshot`): MySQL cannot share a snapshot with a second connection. Django's
+    MySQL cursors hold a whole result in memory, so each query is kept to ``chunk_size``
+    rows, read as it arrives (see :func:`_unbuffered`):
 
     - unsliced, and ordered by nothing or by the primary key: in key order, each chunk
-      starting after the last key of the one before (a range scan of the key's index);
+      starting after the last key read (a range scan of the key's index), until one
+      comes back empty;
     - otherwise (a sample, another order): first the primary keys, in the queryset's
-      order, read whole through an unbuffered cursor (nothing else runs until it is
-      drained) and held (the sample's keys, or one key per row); then the rows, by key,
-      a chunk at a time, in that order.
+      order, held in memory (the sample's keys, or one key per row); then the rows by
+      key, a chunk at a time, put in that order.
     """
     pk = queryset.model._meta.pk
     query = queryset.query
+    index = list(columns).index(pk.attname)
     ordering = query.order_by or (queryset.model._meta.ordering if query.default_ordering else ())
     if (
         not query.is_sliced
@@ -304,36 +305,53 @@ def stream_mysql(queryset: QuerySet, columns: Sequence[str], chunk_size: int) ->
         and list(ordering) in ([], ["pk"], [pk.name], [pk.attname])
     ):
         rows = queryset.order_by("pk").values_list(*columns)
-        index = list(columns).index(pk.attname)
-        chunk = list(rows[:chunk_size])
-        while chunk:
-            yield from chunk
-            if len(chunk) < chunk_size:
+        chunk = rows[:chunk_size]
+        while True:
+            last = None
+            for row in _unbuffered(chunk):
+                last = row[index]
+                yield row
+            if last is None:
                 return
-            chunk = list(rows.filter(pk__gt=chunk[-1][index])[:chunk_size])
-        return
-    keys = _keys_in_order(queryset)
+            chunk = rows.filter(pk__gt=last)[:chunk_size]
+    keys = [key for (key,) in _unbuffered(queryset.values_list("pk"))]
     by_key = queryset.model._base_manager.using(queryset.db).values_list(*columns)
-    index = list(columns).index(pk.attname)
     for start in range(0, len(keys), chunk_size):
         chunk = keys[start : start + chunk_size]
-        found = {row[index]: row for row in by_key.filter(pk__in=chunk)}
+        found = {row[index]: row for row in _unbuffered(by_key.filter(pk__in=chunk))}
         yield from (found[key] for key in chunk if key in found)
 
 
-def _keys_in_order(queryset: QuerySet) -> list[Any]:
-    """The primary keys of ``queryset``'s rows in its order, read through an unbuffered
-    cursor on the connection, with Django's converters applied."""
-    keys = queryset.values_list("pk")
-    compiler = keys.query.get_compiler(using=queryset.db)
-    sql, params = compiler.as_sql()
+def _unbuffered(queryset: QuerySet) -> Iterator[Any]:
+    """The rows of ``queryset`` through an unbuffered cursor on the alias's connection.
+
+    The server sends rows while they are processed. A connection reading an unbuffered
+    result can run no other query (anonymisers and natural keys query between rows), so
+    before any other query on it the rest of the result is read into memory. A query
+    that bypasses Django's cursors would cut the result short instead (PyMySQL drops the
+    rest); :func:`stream_mysql` then goes on after the last key it got.
+    """
     connection = connections[queryset.db]
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:  # a condition that no row meets, such as pk__in=[]
+        return
     connection.ensure_connection()
-    with closing(connection.connection.cursor(connection.Database.cursors.SSCursor)) as cursor:
+    held: list[Any] = []
+
+    def drain(execute: Callable[..., Any], *args: Any) -> Any:
+        held.extend(cursor.fetchall())
+        return execute(*args)
+
+    def batches() -> Iterator[Any]:
+        while rows := held.copy() or cursor.fetchmany(GET_ITERATOR_CHUNK_SIZE):
+            held.clear()
+            yield rows
+
+    with (
+        closing(connection.connection.cursor(connection.Database.cursors.SSCursor)) as cursor,
+        connection.execute_wrapper(drain),
+    ):
         cursor.execute(sql, params)
-
-        def chunks() -> Iterator[Any]:
-            while rows := cursor.fetchmany(GET_ITERATOR_CHUNK_SIZE):
-                yield rows
-
-        return [row[0] for row in compiler.results_iter(results=chunks(), tuple_expected=True)]
+        yield from compiler.results_iter(results=batches(), tuple_expected=True)

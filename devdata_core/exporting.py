@@ -270,7 +270,9 @@ class ExportRun:
     def rows(self, queryset: QuerySet, columns: Sequence[str]) -> Iterator[Values]:
         """The rows of ``queryset`` as tuples of ``columns``, streamed in chunks."""
         if connections[queryset.db].vendor == "mysql":
-            yield from databases.stream_mysql(queryset, columns, CHUNK_SIZE)
+            # Each query streams as it arrives; fewer, larger ones cost fewer round trips
+            # and re-send a restriction's IN list less often.
+            yield from databases.stream_mysql(queryset, columns, 10 * CHUNK_SIZE)
         else:
             yield from queryset.values_list(*columns).iterator(chunk_size=CHUNK_SIZE)
 
