@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 
 from . import hookspecs
-from .errors import ConfigError, PluginError
+from .errors import ConfigError, PluginError, describe
 
 if TYPE_CHECKING:
     from .extras import ExtraExport, ExtraImport
@@ -122,7 +122,7 @@ def call_hook(name: str, **kwargs: Any) -> list[Any]:
     except Exception as exc:
         plugin = _culprit(caller, exc)
         raise PluginError(
-            f"plugin {plugin!r} failed in hook {name}: {type(exc).__name__}: {exc}"
+            f"plugin {plugin!r} failed in hook {name}: {describe(exc)}"
         ) from exc
 
 
@@ -177,7 +177,7 @@ def call_hook_impl(impl: pluggy.HookImpl, hook: str) -> list[Any]:
         return list(impl.function() or ())
     except Exception as exc:
         raise PluginError(
-            f"plugin {impl.plugin_name!r} failed in hook {hook}: {type(exc).__name__}: {exc}"
+            f"plugin {impl.plugin_name!r} failed in hook {hook}: {describe(exc)}"
         ) from exc
 
 
