@@ -346,15 +346,12 @@ def _limits(field: Field, connection: BaseDatabaseWrapper) -> list[Callable[[Any
 
 def _in_range(low: int | None, high: int | None, kind: str, value: Any) -> None:
     if (low is not None and value < low) or (high is not None and value > high):
-        raise ValueError(f"{shorten(str(value))} is out of range for a {kind} ({low} to {high})")
+        raise ValueError(f"{shorten(str(value))} is out of range for {kind} ({low} to {high})")
 
 
 def _not_longer(max_length: int, value: Any) -> None:
     if isinstance(value, str) and len(value) > max_length:
-        raise ValueError(
-            f"{shorten(repr(value))} is {len(value):,} characters long, more than "
-            f"max_length={max_length}"
-        )
+        raise ValueError(f"{len(value):,} characters, more than max_length={max_length}")
 
 
 def _decimal_fits(max_digits: int | None, decimal_places: int | None, value: Any) -> None:
@@ -394,7 +391,7 @@ def _problem(exc: BaseException, value: Any) -> str:
         return " ".join(
             str(error.message % {**error.params, "value": shown} if error.params else error.message)
             for error in exc.error_list
-        )
+        ).rstrip(".")
     if isinstance(exc, RecursionError):
         return "the value is nested too deeply"
     return shorten(_first_line(exc), 200)
