@@ -502,7 +502,9 @@ class TableLoader:
     def _insert(self, batch: list[tuple[int, list[Any]]]) -> None:
         with self.connection.cursor() as cursor:
             if self.copy:
-                self._copy(cursor, batch)
+                # COPY goes through the driver's cursor: its errors become Django's here.
+                with self.connection.wrap_database_errors:
+                    self._copy(cursor, batch)
             else:
                 sql = self.statement + ", ".join([self.row_placeholder] * len(batch))
                 cursor.execute(sql, [value for _, values in batch for value in values])
