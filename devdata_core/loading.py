@@ -14,26 +14,24 @@ would refuse is found while the old database is still there.
 from __future__ import annotations
 
 import csv
-import datetime
-import decimal
 import functools
 import io
 import json
-import sys
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import DatabaseError, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
-from django.db.models.fields import AutoFieldMixin
 
 from .errors import DataFileError, DevdataError, shorten
 from .keys import KeySet
 from .serialization import PLAIN_FIELDS, Row, stored_fields
+from .validation import UNFIT, BadValue, checker, column_acceptor, first_line, problem
 
 T = TypeVar("T")
 
@@ -57,8 +55,6 @@ _COPYABLE = (
     models.UUIDField,
     models.GenericIPAddressField,
 )
-#: What converting a value raises when the value does not fit its field.
-_UNFIT = (ValidationError, TypeError, ValueError, ArithmeticError, RecursionError)
 
 
 class _CopyNull:
@@ -79,23 +75,6 @@ class UnmatchedNaturalKey(Exception):
     """A natural key (a content type, a permission) with no row in this database."""
 
 
-class BadValue(Exception):
-    """A value of an export row that its field cannot take, or its column cannot hold."""
-
-    def __init__(self, field: Field, problem: str) -> None:
-        super().__init__(problem)
-        self.field = field
-        self.problem = problem
-
-    def located(self, path: Path, number: int, row: Row, consequence: str) -> DataFileError:
-        """The error to show: where the value is, and what it leaves behind."""
-        return DataFileError(
-            f"{path}:{number}: {self.field.model._meta.label} pk {shorten(repr(row['pk']))}, "
-            f"field {self.field.name!r}: {self.problem}; the export does not fit this schema "
-            f"(export it again){consequence}"
-        )
-
-
 class Columns:
     """How the values of a model's export rows become the parameters of its columns.
 
@@ -114,9 +93,10 @@ class Columns:
         pk = model._meta.pk
         self.pk_index = self.fields.index(pk)
         self._null = _COPY_NULL if copy else None
+        self.converters = [self._converter(f, copy, check) for f in self.fields]
         self._columns = [
-            ("pk" if f is pk else f.name, f.get_default, self._converter(f, copy, check))
-            for f in self.fields
+            ("pk" if f is pk else f.name, f.get_default, convert)
+            for f, convert in zip(self.fields, self.converters, strict=True)
         ]
 
     def values(self, row: Row) -> list[Any]:
@@ -132,9 +112,9 @@ class Columns:
                 if value is _MISSING:
                     value = default()
                 values.append(convert(value))
-        except _UNFIT as exc:
+        except UNFIT as exc:
             # The field whose value failed is the one after those converted.
-            raise BadValue(self.fields[len(values)], _problem(exc, value)) from None
+            raise BadValue(self.fields[len(values)], problem(exc, value)) from None
         return values
 
     def _converter(self, field: Field, copy: bool, check: bool) -> Callable[[Any], Any]:
@@ -149,7 +129,7 @@ class Columns:
         unchanged, as_is = _unchanged(target, connection, copy)
         if check:
             natural = field.is_relation and self._natural_keys(field) is not None
-            return _checker(field, target, to_python, unchanged, natural, connection)
+            return checker(field, target, to_python, unchanged, natural, connection)
         text = _copy_text(field) if copy else None
         if text is not None:
 
@@ -199,202 +179,8 @@ class Columns:
 
 
 _MISSING = object()
-
-
-def _checker(
-    field: Field,
-    target: Field,
-    to_python: Callable[[Any], Any],
-    unchanged: type | None,
-    natural: bool,
-    connection: BaseDatabaseWrapper,
-) -> Callable[[Any], Any]:
-    """A converter to the field's Python value that checks the column's limits too.
-
-    ``natural``: the field may hold natural keys (lists), which only the load resolves.
-    """
-    limits = _limits(target, connection)
-    nullable = field.null
-
-    def convert(value: Any) -> Any:
-        if type(value) is not unchanged:
-            if value is None:
-                if nullable:
-                    return None
-                raise ValueError("null, but the column is NOT NULL")
-            if natural and type(value) is list:
-                return value
-            value = to_python(value)
-        for fits in limits:
-            fits(value)
-        return value
-
-    return _with_shortcut(target, unchanged, connection, convert)
-
-
-def _with_shortcut(
-    field: Field,
-    unchanged: type | None,
-    connection: BaseDatabaseWrapper,
-    convert: Callable[[Any], Any],
-) -> Callable[[Any], Any]:
-    """``convert``, with a shortcut for the values of Django's common fields that it
-    accepts (checking a million rows takes seconds, not tens of them); anything the
-    shortcut does not accept goes through ``convert``, which accepts it or says why not."""
-    kind = type(field)
-    if unchanged is int and isinstance(field, models.IntegerField):
-        low, high = connection.ops.integer_field_range(field.get_internal_type())
-        if low is None or high is None:
-            return convert
-        auto = isinstance(field, AutoFieldMixin)  # MySQL refuses 0: leave it to ``convert``.
-
-        def integer(value: Any) -> Any:
-            if type(value) is int and low <= value <= high and (value or not auto):
-                return value
-            return convert(value)
-
-        return integer
-    if unchanged is str:
-        longest = field.max_length if isinstance(field, models.CharField) else None
-        longest = sys.maxsize if longest is None else longest
-        if connection.vendor == "postgresql":
-
-            def text_without_nul(value: Any) -> Any:
-                if type(value) is str and len(value) <= longest and "\x00" not in value:
-                    return value
-                return convert(value)
-
-            return text_without_nul
-
-        def text(value: Any) -> Any:
-            if type(value) is str and len(value) <= longest:
-                return value
-            return convert(value)
-
-        return text
-    if unchanged is not None:
-
-        def plain(value: Any) -> Any:
-            return value if type(value) is unchanged else convert(value)
-
-        return plain
-    if kind is models.DecimalField and field.max_digits is not None:
-        whole = field.max_digits - field.decimal_places
-        # Values that round, half up, to fewer digits before the point than the column has.
-        bound = decimal.Decimal(10) ** whole - decimal.Decimal(5).scaleb(-field.decimal_places - 1)
-
-        def number(value: Any) -> Any:
-            if type(value) is str:
-                try:
-                    parsed = decimal.Decimal(value)
-                    if -bound < parsed < bound:
-                        return parsed
-                except ArithmeticError:
-                    pass
-            return convert(value)
-
-        return number
-    parse = {
-        models.DateTimeField: datetime.datetime.fromisoformat,
-        models.DateField: datetime.date.fromisoformat,
-    }.get(kind)
-    if parse is not None:
-        # Django's parsers try ``fromisoformat`` first, and take what it takes.
-
-        def moment(value: Any) -> Any:
-            if type(value) is str:
-                try:
-                    return parse(value)
-                except ValueError:
-                    pass
-            return convert(value)
-
-        return moment
-    return convert
-
-
-def _limits(field: Field, connection: BaseDatabaseWrapper) -> list[Callable[[Any], None]]:
-    """Checks of a Python value against what the column of ``field`` holds, each raising
-    ``ValueError``: integer ranges of the column type on this database, ``max_length``,
-    digits before a decimal's point, no NUL character in PostgreSQL's text and JSON, and
-    whatever the backend refuses as an automatic key (MySQL: 0).
-
-    Choices are not checked: the database does not know them.
-    """
-    limits: list[Callable[[Any], None]] = []
-    if isinstance(field, models.IntegerField):
-        kind = field.get_internal_type()
-        try:
-            low, high = connection.ops.integer_field_range(kind)
-        except KeyError:
-            pass
-        else:
-            limits.append(functools.partial(_in_range, low, high, kind))
-    if isinstance(field, AutoFieldMixin):
-        limits.append(connection.ops.validate_autopk_value)
-    if isinstance(field, models.CharField) and field.max_length is not None:
-        limits.append(functools.partial(_not_longer, field.max_length))
-    if isinstance(field, models.DecimalField):
-        limits.append(functools.partial(_decimal_fits, field.max_digits, field.decimal_places))
-    if connection.vendor == "postgresql":
-        if isinstance(field, models.JSONField):
-            limits.append(functools.partial(_json_without_nul, field.encoder))
-        elif field.empty_strings_allowed:  # Fields of text, not numbers or dates.
-            limits.append(_text_without_nul)
-    return limits
-
-
-def _in_range(low: int | None, high: int | None, kind: str, value: Any) -> None:
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise ValueError(f"{shorten(str(value))} is out of range for {kind} ({low} to {high})")
-
-
-def _not_longer(max_length: int, value: Any) -> None:
-    if isinstance(value, str) and len(value) > max_length:
-        raise ValueError(f"{len(value):,} characters, more than max_length={max_length}")
-
-
-def _decimal_fits(max_digits: int | None, decimal_places: int | None, value: Any) -> None:
-    """Whether the column takes the decimal, rounded to its places as the database does."""
-    if max_digits is None or decimal_places is None or not isinstance(value, decimal.Decimal):
-        return
-    whole = max_digits - decimal_places
-    if value.is_finite() and value.adjusted() < whole:
-        # Rounding may carry into one more digit before the point.
-        places = decimal.Decimal(1).scaleb(-decimal_places)
-        context = decimal.Context(prec=max_digits + 1, rounding=decimal.ROUND_HALF_UP)
-        rounded = value.quantize(places, context=context)
-        if not rounded or rounded.adjusted() < whole:
-            return
-    raise ValueError(
-        f"{shorten(str(value))} does not fit the column's {max_digits} digits, {decimal_places} "
-        f"after the point (numeric overflow)"
-    )
-
-
-def _text_without_nul(value: Any) -> None:
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError(
-            f"{shorten(repr(value))} holds a NUL character, which PostgreSQL does not store in text"
-        )
-
-
-def _json_without_nul(encoder: type[json.JSONEncoder] | None, value: Any) -> None:
-    if "\\u0000" in json.dumps(value, cls=encoder):
-        raise ValueError("a string in it holds a NUL character, which PostgreSQL's JSON refuses")
-
-
-def _problem(exc: BaseException, value: Any) -> str:
-    """What is wrong with ``value``, in one line that does not repeat a long value whole."""
-    if isinstance(exc, ValidationError):
-        shown = shorten(str(value))
-        return " ".join(
-            str(error.message % {**error.params, "value": shown} if error.params else error.message)
-            for error in exc.error_list
-        ).rstrip(".")
-    if isinstance(exc, RecursionError):
-        return "the value is nested too deeply"
-    return shorten(_first_line(exc), 200)
+_PK = operator.itemgetter("pk")
+_FIELDS = operator.itemgetter("fields")
 
 
 def _copy_text(field: Field) -> Callable[[Any], str] | None:
@@ -552,18 +338,64 @@ class TableLoader:
         return count, unmatched
 
 
-def value_checker(model: type[Model], database: str, path: Path) -> Callable[[int, Row], None]:
-    """A check of each row of ``path`` as :class:`TableLoader` will convert it, with the
-    limits of ``model``'s columns in ``database``; it does not connect to the database."""
-    columns = Columns(model, connections[database], copy=False, check=True)
+class ValueChecker:
+    """Checks the rows of an export file as :class:`TableLoader` will convert them, with
+    the limits of the model's columns in ``database``, without connecting to it.
 
-    def check(number: int, row: Row) -> None:
+    Rows are checked many at a time, a column at a time where the column's values are
+    common ones (see :func:`~.validation.column_acceptor`); rows with a doubtful value
+    are checked one by one, to name the first bad one.
+    """
+
+    def __init__(self, model: type[Model], database: str, path: Path) -> None:
+        connection = connections[database]
+        self.path = path
+        self.columns = Columns(model, connection, copy=False, check=True)
+        pk = model._meta.pk
+        # The primary key first, then the other fields in order, as ``_accepted`` reads them.
+        fields = sorted(self.columns.fields, key=lambda f: f is not pk)
+        converters = dict(zip(self.columns.fields, self.columns.converters, strict=True))
+        self._columns = []
+        for f in fields:
+            target = f.target_field if f.is_relation else f
+            unchanged, _ = _unchanged(target, connection, copy=False)
+            self._columns.append(
+                (f, column_acceptor(f, target, unchanged, connection), converters[f])
+            )
+        names = [f.name for f in fields if f is not pk]
+        #: The values of a row's fields, in order, as a tuple.
+        self._pick = operator.itemgetter(*names) if len(names) > 1 else lambda f: (f[names[0]],)
+        if not names:
+            self._pick = lambda f: ()
+
+    def check(self, rows: list[tuple[int, Row]]) -> None:
+        """Check ``(line number, row)`` pairs, many at once."""
+        if not self._accepted([row for _, row in rows]):
+            for number, row in rows:
+                try:
+                    self.columns.values(row)
+                except BadValue as exc:
+                    raise exc.located(self.path, number, row, "; nothing was changed") from None
+
+    def _accepted(self, rows: list[Row]) -> bool:
+        """Whether every value of ``rows`` is fine; false if any is doubtful, or missing."""
+        if not rows:
+            return True
         try:
-            columns.values(row)
-        except BadValue as exc:
-            raise exc.located(path, number, row, "; nothing was changed") from None
-
-    return check
+            columns = [
+                list(map(_PK, rows)),
+                *zip(*map(self._pick, map(_FIELDS, rows)), strict=True),
+            ]
+        except KeyError:
+            return False  # A field to fill with its default: leave it to the rows' check.
+        for values, (_, accept, convert) in zip(columns, self._columns, strict=True):
+            if accept is None or not accept(values):
+                try:
+                    for value in values:
+                        convert(value)
+                except UNFIT:
+                    return False
+        return True
 
 
 def insert_locating(
@@ -601,9 +433,5 @@ def refused_row(
     return DataFileError(
         f"{where + ': ' if where else ''}{model._meta.label} pk {shorten(repr(pk))}: "
         "the database refused the row: "
-        f"{shorten(_first_line(exc), 300)}{consequence}"
+        f"{shorten(first_line(exc), 300)}{consequence}"
     )
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
