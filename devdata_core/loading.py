@@ -6,8 +6,8 @@ those leave as they are (an int in an integer field, a string in a text field). 
 in with ``COPY`` on PostgreSQL (psycopg2) and multi-row ``INSERT`` statements elsewhere,
 a chunk at a time, so memory does not grow with the file.
 
-The same conversion, with the column's limits checked too, runs over every row before
-the import resets the database (:meth:`Columns.check`), so that a value the database
+The same conversion, with the columns' limits checked too, runs over every row before
+the import resets the database (:class:`ValueChecker`), so that a value the database
 would refuse is found while the old database is still there.
 """
 
@@ -78,10 +78,10 @@ class UnmatchedNaturalKey(Exception):
 class Columns:
     """How the values of a model's export rows become the parameters of its columns.
 
-    With ``check``, values are converted as for an ``INSERT`` and checked against what
-    Django knows of their columns (see :func:`_limits`) instead; nothing asks the
-    database, which may not exist yet (``get_db_prep_save`` may ask the server its
-    version: MySQL's UUID columns do).
+    With ``check``, values are converted to their fields' Python values and checked
+    against their columns (see :mod:`.validation`) instead; nothing asks the database,
+    which may not exist yet (``get_db_prep_save`` may ask the server its version:
+    MySQL's UUID columns do).
     """
 
     def __init__(
@@ -358,15 +358,16 @@ class ValueChecker:
         self._columns = []
         for f in fields:
             target = f.target_field if f.is_relation else f
-            unchanged, _ = _unchanged(target, connection, copy=False)
-            self._columns.append(
-                (f, column_acceptor(f, target, unchanged, connection), converters[f])
-            )
+            self._columns.append((column_acceptor(f, target, connection), converters[f]))
         names = [f.name for f in fields if f is not pk]
         #: The values of a row's fields, in order, as a tuple.
-        self._pick = operator.itemgetter(*names) if len(names) > 1 else lambda f: (f[names[0]],)
-        if not names:
-            self._pick = lambda f: ()
+        self._pick: Callable[[dict[str, Any]], tuple[Any, ...]]
+        if len(names) > 1:
+            self._pick = operator.itemgetter(*names)
+        elif names:
+            self._pick = lambda fields: (fields[names[0]],)
+        else:
+            self._pick = lambda fields: ()
 
     def check(self, rows: list[tuple[int, Row]]) -> None:
         """Check ``(line number, row)`` pairs, many at once."""
@@ -388,7 +389,7 @@ class ValueChecker:
             ]
         except KeyError:
             return False  # A field to fill with its default: leave it to the rows' check.
-        for values, (_, accept, convert) in zip(columns, self._columns, strict=True):
+        for values, (accept, convert) in zip(columns, self._columns, strict=True):
             if accept is None or not accept(values):
                 try:
                     for value in values:

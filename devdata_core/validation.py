@@ -31,6 +31,7 @@ from django.db.models import Field
 from django.db.models.fields import AutoFieldMixin
 
 from .errors import DataFileError, shorten
+from .serialization import PLAIN_FIELDS
 
 #: What converting a value raises when the value does not fit its field.
 UNFIT = (ValidationError, TypeError, ValueError, ArithmeticError, RecursionError)
@@ -175,13 +176,17 @@ def first_line(exc: BaseException) -> str:
 
 
 def column_acceptor(
-    field: Field, target: Field, unchanged: type | None, connection: BaseDatabaseWrapper
+    field: Field, target: Field, connection: BaseDatabaseWrapper
 ) -> Callable[[list[Any]], bool] | None:
     """A check of a whole column of raw export values, in a few passes at C speed: true
     only if :func:`checker` would take every value as it is (``None`` where the field
     is not one of Django's common ones). False says nothing: :func:`checker` decides.
+
+    ``target`` is the field whose values ``field`` holds (a foreign key's target).
     """
-    if unchanged is int and isinstance(target, models.IntegerField):
+    # Django's own fields of plain values take a value of their type as it is.
+    unchanged = PLAIN_FIELDS.get(type(target))
+    if unchanged is int:
         low, high = connection.ops.integer_field_range(target.get_internal_type())
         if low is None or high is None:
             return None
@@ -217,11 +222,15 @@ def column_acceptor(
         # Plain decimals with no more digits than the column has, one per line: what
         # ``to_python`` takes as they are, and the column holds without rounding.
         whole = target.max_digits - target.decimal_places
-        before = rf"\d{{1,{whole}}}" if whole else "0"
-        plain = re.compile(rf"(?:-?{before}(?:\.\d{{0,{target.decimal_places}}})?\n)*")
+        before = rf"[0-9]{{1,{whole}}}" if whole else "0"
+        plain = re.compile(rf"(?:-?{before}(?:\.[0-9]{{0,{target.decimal_places}}})?\n)*")
 
         def numbers(values: list[Any]) -> bool:
-            return _all(str, values) and plain.fullmatch("\n".join(values) + "\n") is not None
+            if not _all(str, values):
+                return False
+            lines = "\n".join(values) + "\n"
+            # As many lines as values: none holds a line break of its own.
+            return lines.count("\n") == len(values) and plain.fullmatch(lines) is not None
 
         return _present(field, numbers)
     parse = {
