@@ -36,7 +36,7 @@ from .strategies import Exportable
 #: Rows per INSERT statement of instances (fewer where the database limits parameters).
 BATCH_SIZE = 1000
 #: Rows whose values are checked together before the reset.
-CHECK_BATCH_SIZE = 5000
+CHECK_BATCH_SIZE = 1000
 
 _current: ContextVar[ImportRun | None] = ContextVar("devdata_import_run", default=None)
 
