@@ -34,6 +34,13 @@ class StrategyError(DevdataError):
     """A strategy failed while exporting or importing a model."""
 
 
+def shorten(text: str, limit: int = 40) -> str:
+    """``text`` cut to about ``limit`` characters, so that a message stays one readable line."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 10]}... ({len(text):,} characters)"
+
+
 def describe(exc: BaseException) -> str:
     """An exception as one line: database errors by their message, others with their type.
 

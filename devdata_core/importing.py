@@ -7,6 +7,7 @@ corrupt file is reported while the old database is still there.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -16,7 +17,7 @@ from typing import Any
 
 from django.core.management.color import no_style
 from django.core.serializers.base import DeserializedObject
-from django.db import IntegrityError, connections, transaction
+from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models import Model, Q, UniqueConstraint
 
 from . import databases, locks, manifest, plugins, schema
@@ -24,16 +25,18 @@ from .errors import DataFileError, DevdataError, describe, guard
 from .extras import ExtraImport
 from .graph import strategy_graph
 from .keys import KeySet
-from .loading import TableLoader, needs_instances
+from .loading import TableLoader, ValueChecker, insert_locating, needs_instances, refused_row
 from .plan import PULLED_NAME, ExportPlan, export_plan, pulled_file
 from .reporting import Reporter, RunSummary
 from .reset_modes import Reset
-from .serialization import deserialize, read_rows, stored_fields
+from .serialization import Row, deserialize, read_rows, stored_fields
 from .settings import DevdataSettings, model_label
 from .strategies import Exportable
 
 #: Rows per INSERT statement of instances (fewer where the database limits parameters).
 BATCH_SIZE = 1000
+#: Rows whose values are checked together before the reset.
+CHECK_BATCH_SIZE = 1000
 
 _current: ContextVar[ImportRun | None] = ContextVar("devdata_import_run", default=None)
 
@@ -83,8 +86,10 @@ def current_run() -> ImportRun:
     return run
 
 
-def check_export(src: Path, plan: ExportPlan) -> dict[Path, int]:
-    """Read every file the import needs; return their row counts, or say what is wrong."""
+def check_export(src: Path, plan: ExportPlan, database: str) -> dict[Path, int]:
+    """Read every file the import needs and check its values against the columns of
+    ``database`` (without connecting to it); return the files' row counts, or say what
+    is wrong."""
     if not src.is_dir():
         problem = "is a file, not a directory" if src.exists() else "does not exist"
         raise DataFileError(
@@ -103,24 +108,47 @@ def check_export(src: Path, plan: ExportPlan) -> dict[Path, int]:
                     f"{strategy.data_file(src, label)} is missing (strategy {strategy.name!r} of "
                     f"{label}): export it with devdata_export, or remove the strategy"
                 )
-            counts[path] = _count_rows(path, model)
+            counts[path] = _count_rows(path, model, database)
         pulled = pulled_file(src, label)
         if pulled.is_file():
-            counts[pulled] = _count_rows(pulled, model)
+            counts[pulled] = _count_rows(pulled, model, database)
     return counts
 
 
-def _count_rows(path: Path, model: type[Model]) -> int:
+def _count_rows(path: Path, model: type[Model], database: str) -> int:
     expected = model._meta.label_lower
-    rows = 0
-    for number, row in read_rows(path, model):
-        if row["model"].lower() != expected:
-            raise DataFileError(
-                f"{path}:{number}: row of {row['model']!r} in the file of {expected!r}; "
-                "export it again"
-            )
-        rows += 1
-    return rows
+    concrete = model._meta.concrete_model
+    checker = ValueChecker(concrete, database, path)
+    count = 0
+    batch: list[tuple[int, Row]] = []
+    with _cycle_collector_paused():
+        for number, row in read_rows(path, concrete):
+            if row["model"].lower() != expected:
+                checker.check(batch)  # Errors in the lines above come first.
+                raise DataFileError(
+                    f"{path}:{number}: row of {row['model']!r} in the file of {expected!r}; "
+                    "export it again"
+                )
+            batch.append((number, row))
+            if len(batch) == CHECK_BATCH_SIZE:
+                checker.check(batch)
+                count += len(batch)
+                batch = []
+        checker.check(batch)
+    return count + len(batch)
+
+
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Rows held in a batch make Python's cycle collector scan them again and again,
+    which doubles the time of the check; rows hold no cycles, so it may rest meanwhile."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def read_objects(path: Path, database: str) -> Iterator[DeserializedObject]:
@@ -140,7 +168,7 @@ def load_file(model: type[Model], path: Path, database: str) -> int:
     concrete = model._meta.concrete_model
     if run.prefilled_table(concrete) or needs_instances(concrete):
         return load_objects(concrete, read_objects(path, database), database)
-    loader = TableLoader(concrete, database, path)
+    loader = TableLoader(concrete, database, path, run.consequence)
     rows = read_rows(path, concrete)
     count, unmatched = loader.load(rows, run.loaded_keys(concrete), run.advance)
     if unmatched:
@@ -163,7 +191,8 @@ def load_objects(model: type[Model], objects: Iterable[DeserializedObject], data
     limit = connections[database].ops.bulk_batch_size(fields, [None] * BATCH_SIZE)
     batch_size = max(1, min(BATCH_SIZE, limit or BATCH_SIZE))
     count = 0
-    batch: dict[Any, Model] = {}
+    # Instances by key, with where they come from (``path:line``, if known).
+    batch: dict[Any, tuple[Model, str | None]] = {}
     for deserialized in objects:
         if deserialized.deferred_fields:
             run.unmatched[concrete] = run.unmatched.get(concrete, 0) + 1
@@ -171,7 +200,7 @@ def load_objects(model: type[Model], objects: Iterable[DeserializedObject], data
         obj = deserialized.object
         if obj.pk in loaded or obj.pk in batch:
             continue
-        batch[obj.pk] = obj
+        batch[obj.pk] = (obj, getattr(deserialized, "origin", None))
         if len(batch) >= batch_size:
             count += _insert(run, concrete, list(batch.values()), fields, database)
             batch = {}
@@ -181,8 +210,14 @@ def load_objects(model: type[Model], objects: Iterable[DeserializedObject], data
 
 
 def _insert(
-    run: ImportRun, model: type[Model], batch: list[Model], fields: Sequence[Any], database: str
+    run: ImportRun,
+    model: type[Model],
+    rows: list[tuple[Model, str | None]],
+    fields: Sequence[Any],
+    database: str,
 ) -> int:
+    """Insert instances, each with where it comes from, to name it if the database refuses it."""
+    batch = [obj for obj, _ in rows]
     manager = model._base_manager.using(database)
     loaded = run.loaded_keys(model)
     if run.prefilled_table(model):
@@ -195,7 +230,15 @@ def _insert(
             same_key = {obj.pk for obj in batch}
             manager.filter(pk__in=[pk for pk in replace if pk in same_key])._raw_delete(database)
             manager.filter(pk__in=[pk for pk in replace if pk not in same_key]).delete()
-    manager._insert(batch, fields=fields, using=database, raw=True)
+
+    def insert(some: Sequence[tuple[Model, str | None]]) -> None:
+        manager._insert([obj for obj, _ in some], fields=fields, using=database, raw=True)
+
+    def refused(row: tuple[Model, str | None], exc: DatabaseError) -> DataFileError:
+        obj, origin = row
+        return refused_row(origin, model, obj.pk, exc, run.consequence)
+
+    insert_locating(database, rows, insert, refused)
     for obj in batch:
         loaded.add(obj.pk)
     run.advance(len(batch))
@@ -251,7 +294,7 @@ def run_import(
     """
     plan = export_plan(settings)
     verified = manifest.verify(src, reporter.warn)
-    rows_in_file = check_export(src, plan)
+    rows_in_file = check_export(src, plan, database)
     manifest.warn_unread(src, verified, rows_in_file, reporter.warn)
     for extra in settings.extra_strategies:
         if isinstance(extra, ExtraImport):

@@ -5,6 +5,10 @@ convert them (``to_python``, then ``get_db_prep_save``), with shortcuts for valu
 those leave as they are (an int in an integer field, a string in a text field). Rows go
 in with ``COPY`` on PostgreSQL (psycopg2) and multi-row ``INSERT`` statements elsewhere,
 a chunk at a time, so memory does not grow with the file.
+
+The same conversion, with the columns' limits checked too, runs over every row before
+the import resets the database (:class:`ValueChecker`), so that a value the database
+would refuse is found while the old database is still there.
 """
 
 from __future__ import annotations
@@ -13,20 +17,23 @@ import csv
 import functools
 import io
 import json
-import re
-from collections.abc import Callable, Iterable
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db import DataError, connections, models
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import DatabaseError, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
-from .errors import DataFileError
+from .errors import DataFileError, DevdataError, shorten
 from .keys import KeySet
 from .serialization import PLAIN_FIELDS, Row, stored_fields
+from .validation import UNFIT, BadValue, checker, column_acceptor, first_line, problem
+
+T = TypeVar("T")
 
 #: Rows per ``COPY`` or ``INSERT`` statement (fewer where the database limits parameters).
 BATCH_SIZE = 5000
@@ -48,7 +55,6 @@ _COPYABLE = (
     models.UUIDField,
     models.GenericIPAddressField,
 )
-_COPY_LINE = re.compile(r"\bCOPY [^,]+, line (\d+)")
 
 
 class _CopyNull:
@@ -70,41 +76,60 @@ class UnmatchedNaturalKey(Exception):
 
 
 class Columns:
-    """How the values of a model's export rows become the parameters of its columns."""
+    """How the values of a model's export rows become the parameters of its columns.
 
-    def __init__(self, model: type[Model], connection: BaseDatabaseWrapper, copy: bool) -> None:
+    With ``check``, values are converted to their fields' Python values and checked
+    against their columns (see :mod:`.validation`) instead; nothing asks the database,
+    which may not exist yet (``get_db_prep_save`` may ask the server its version:
+    MySQL's UUID columns do).
+    """
+
+    def __init__(
+        self, model: type[Model], connection: BaseDatabaseWrapper, copy: bool, check: bool = False
+    ) -> None:
         self.model = model
         self.connection = connection
         self.fields = stored_fields(model)
         pk = model._meta.pk
+        self.pk_index = self.fields.index(pk)
         self._null = _COPY_NULL if copy else None
+        self.converters = [self._converter(f, copy, check) for f in self.fields]
         self._columns = [
-            ("pk" if f is pk else f.name, f.get_default, self._converter(f, copy))
-            for f in self.fields
+            ("pk" if f is pk else f.name, f.get_default, convert)
+            for f, convert in zip(self.fields, self.converters, strict=True)
         ]
 
     def values(self, row: Row) -> list[Any]:
-        """The column parameters of ``row``: a field it lacks gets its default."""
+        """The column parameters of ``row``: a field it lacks gets its default.
+
+        Raises :class:`BadValue` for a value its field cannot take.
+        """
         fields = row["fields"]
         values = []
-        for name, default, convert in self._columns:
-            value = row["pk"] if name == "pk" else fields.get(name, _MISSING)
-            if value is _MISSING:
-                value = default()
-            values.append(convert(value))
+        try:
+            for name, default, convert in self._columns:
+                value = row["pk"] if name == "pk" else fields.get(name, _MISSING)
+                if value is _MISSING:
+                    value = default()
+                values.append(convert(value))
+        except UNFIT as exc:
+            # The field whose value failed is the one after those converted.
+            raise BadValue(self.fields[len(values)], problem(exc, value)) from None
         return values
 
-    def _converter(self, field: Field, copy: bool) -> Callable[[Any], Any]:
+    def _converter(self, field: Field, copy: bool, check: bool) -> Callable[[Any], Any]:
         connection = self.connection
         null = self._null
         prepare = field.get_db_prep_save
         if field.is_relation:
             target = field.target_field
-            to_python = self._foreign_key(field, target.to_python)
-            unchanged, as_is = _unchanged(target, connection, copy)
+            to_python = target.to_python if check else self._foreign_key(field, target.to_python)
         else:
-            to_python = field.to_python
-            unchanged, as_is = _unchanged(field, connection, copy)
+            target, to_python = field, field.to_python
+        unchanged, as_is = _unchanged(target, connection, copy)
+        if check:
+            natural = field.is_relation and self._natural_keys(field) is not None
+            return checker(field, target, to_python, unchanged, natural, connection)
         text = _copy_text(field) if copy else None
         if text is not None:
 
@@ -122,10 +147,15 @@ class Columns:
 
         return convert
 
+    def _natural_keys(self, field: Field) -> Any:
+        """The manager that finds rows of ``field``'s model by natural key, if it has one."""
+        manager = field.related_model._default_manager.db_manager(self.connection.alias)
+        return manager if hasattr(manager, "get_by_natural_key") else None
+
     def _foreign_key(self, field: Field, to_python: Callable[[Any], Any]) -> Callable[[Any], Any]:
         """``to_python`` of a foreign key's target, which also resolves natural keys."""
-        manager = field.related_model._default_manager.db_manager(self.connection.alias)
-        if not hasattr(manager, "get_by_natural_key"):
+        manager = self._natural_keys(field)
+        if manager is None:
             return to_python
         natural: dict[tuple[Any, ...], Any] = {}
 
@@ -149,6 +179,8 @@ class Columns:
 
 
 _MISSING = object()
+_PK = operator.itemgetter("pk")
+_FIELDS = operator.itemgetter("fields")
 
 
 def _copy_text(field: Field) -> Callable[[Any], str] | None:
@@ -205,13 +237,17 @@ def needs_instances(model: type[Model]) -> bool:
 class TableLoader:
     """Inserts export rows of one model, a batch at a time, converting them on the way.
 
-    Database errors about a value name the export file and line it came from.
+    A value that does not convert, or a row the database refuses, is reported with the
+    export file and line it came from; ``consequence`` says what the failure leaves.
     """
 
-    def __init__(self, model: type[Model], database: str, path: Path) -> None:
+    def __init__(
+        self, model: type[Model], database: str, path: Path, consequence: str = ""
+    ) -> None:
         self.model = model
         self.database = database
         self.path = path
+        self.consequence = consequence
         self.connection = connections[database]
         self.copy = can_copy(model, database)
         self.columns = Columns(model, self.connection, self.copy)
@@ -231,32 +267,33 @@ class TableLoader:
         """The column parameters of the row on line ``number``."""
         try:
             return self.columns.values(row)
-        except ValidationError as exc:
-            message = "; ".join(exc.messages)
-            raise DataFileError(
-                f"{self.path}:{number}: {self.model._meta.label_lower} pk={row['pk']!r}: "
-                f"{message}; the export does not fit this schema: export it again"
-            ) from None
-        except (TypeError, ValueError) as exc:
-            raise DataFileError(
-                f"{self.path}:{number}: {self.model._meta.label_lower} pk={row['pk']!r}: "
-                f"{exc}; the export does not fit this schema: export it again"
-            ) from None
+        except BadValue as exc:
+            raise exc.located(self.path, number, row, self.consequence) from None
 
     def insert(self, batch: list[tuple[int, list[Any]]]) -> None:
         """Insert ``(line number, values)`` rows, in one statement."""
+
+        def refused(row: tuple[int, list[Any]], exc: DatabaseError) -> DataFileError:
+            number, values = row
+            return refused_row(
+                f"{self.path}:{number}",
+                self.model,
+                values[self.columns.pk_index],
+                exc,
+                self.consequence,
+            )
+
+        insert_locating(self.database, batch, self._insert, refused)
+
+    def _insert(self, batch: list[tuple[int, list[Any]]]) -> None:
         with self.connection.cursor() as cursor:
-            try:
-                if self.copy:
+            if self.copy:
+                # COPY goes through the driver's cursor: its errors become Django's here.
+                with self.connection.wrap_database_errors:
                     self._copy(cursor, batch)
-                else:
-                    sql = self.statement + ", ".join([self.row_placeholder] * len(batch))
-                    cursor.execute(sql, [value for _, values in batch for value in values])
-            except DataError as exc:
-                raise DataFileError(
-                    f"{self.path}{self._line(exc, batch)}: {_first_line(exc)}; the export does "
-                    "not fit this schema: export it again"
-                ) from None
+            else:
+                sql = self.statement + ", ".join([self.row_placeholder] * len(batch))
+                cursor.execute(sql, [value for _, values in batch for value in values])
 
     def _copy(self, cursor: Any, batch: list[tuple[int, list[Any]]]) -> None:
         buffer = io.StringIO()
@@ -265,15 +302,6 @@ class TableLoader:
         writer.writerows(values for _, values in batch)
         buffer.seek(0)
         cursor.cursor.copy_expert(self.statement, buffer)
-
-    def _line(self, exc: DataError, batch: list[tuple[int, list[Any]]]) -> str:
-        """``:line`` of the file, where the database says which row of the batch failed."""
-        match = _COPY_LINE.search(str(exc))
-        if match and 0 < int(match[1]) <= len(batch):
-            return f":{batch[int(match[1]) - 1][0]}"
-        if len(batch) == 1:
-            return f":{batch[0][0]}"
-        return f" (lines {batch[0][0]}-{batch[-1][0]})"
 
     def load(
         self, rows: Iterable[tuple[int, Row]], loaded: KeySet, advance: Callable[[int], Any]
@@ -310,5 +338,101 @@ class TableLoader:
         return count, unmatched
 
 
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+class ValueChecker:
+    """Checks the rows of an export file as :class:`TableLoader` will convert them, with
+    the limits of the model's columns in ``database``, without connecting to it.
+
+    Rows are checked many at a time, a column at a time where the column's values are
+    common ones (see :func:`~.validation.column_acceptor`); rows with a doubtful value
+    are checked one by one, to name the first bad one.
+    """
+
+    def __init__(self, model: type[Model], database: str, path: Path) -> None:
+        connection = connections[database]
+        self.path = path
+        self.columns = Columns(model, connection, copy=False, check=True)
+        pk = model._meta.pk
+        # The primary key first, then the other fields in order, as ``_accepted`` reads them.
+        fields = sorted(self.columns.fields, key=lambda f: f is not pk)
+        converters = dict(zip(self.columns.fields, self.columns.converters, strict=True))
+        self._columns = []
+        for f in fields:
+            target = f.target_field if f.is_relation else f
+            self._columns.append((column_acceptor(f, target, connection), converters[f]))
+        names = [f.name for f in fields if f is not pk]
+        #: The values of a row's fields, in order, as a tuple.
+        self._pick: Callable[[dict[str, Any]], tuple[Any, ...]]
+        if len(names) > 1:
+            self._pick = operator.itemgetter(*names)
+        elif names:
+            self._pick = lambda fields: (fields[names[0]],)
+        else:
+            self._pick = lambda fields: ()
+
+    def check(self, rows: list[tuple[int, Row]]) -> None:
+        """Check ``(line number, row)`` pairs, many at once."""
+        if not self._accepted([row for _, row in rows]):
+            for number, row in rows:
+                try:
+                    self.columns.values(row)
+                except BadValue as exc:
+                    raise exc.located(self.path, number, row, "; nothing was changed") from None
+
+    def _accepted(self, rows: list[Row]) -> bool:
+        """Whether every value of ``rows`` is fine; false if any is doubtful, or missing."""
+        if not rows:
+            return True
+        try:
+            columns = [
+                list(map(_PK, rows)),
+                *zip(*map(self._pick, map(_FIELDS, rows)), strict=True),
+            ]
+        except KeyError:
+            return False  # A field to fill with its default: leave it to the rows' check.
+        for values, (accept, convert) in zip(columns, self._columns, strict=True):
+            if accept is None or not accept(values):
+                try:
+                    for value in values:
+                        convert(value)
+                except UNFIT:
+                    return False
+        return True
+
+
+def insert_locating(
+    database: str,
+    rows: Sequence[T],
+    insert: Callable[[Sequence[T]], Any],
+    refused: Callable[[T, DatabaseError], DevdataError],
+) -> None:
+    """``insert(rows)`` in a savepoint; if the database refuses, the rows again one at a
+    time, each in a savepoint, to raise ``refused(row, error)`` for the first it refuses.
+
+    So that a row the database refuses for a reason Django does not know (a CHECK
+    constraint, a trigger) is located in the export.
+    """
+    try:
+        with transaction.atomic(using=database):
+            insert(rows)
+        return
+    except DatabaseError as exc:
+        if len(rows) == 1:
+            raise refused(rows[0], exc) from None
+    for row in rows:
+        try:
+            with transaction.atomic(using=database):
+                insert([row])
+        except DatabaseError as exc:
+            raise refused(row, exc) from None
+
+
+def refused_row(
+    where: str | None, model: type[Model], pk: Any, exc: DatabaseError, consequence: str
+) -> DataFileError:
+    """The error for a row the database refused: where it is (``path:line``, if known),
+    and the database's reason."""
+    return DataFileError(
+        f"{where + ': ' if where else ''}{model._meta.label} pk {shorten(repr(pk))}: "
+        "the database refused the row: "
+        f"{shorten(first_line(exc), 300)}{consequence}"
+    )

@@ -121,9 +121,7 @@ def call_hook(name: str, **kwargs: Any) -> list[Any]:
         return caller(**kwargs)
     except Exception as exc:
         plugin = _culprit(caller, exc)
-        raise PluginError(
-            f"plugin {plugin!r} failed in hook {name}: {describe(exc)}"
-        ) from exc
+        raise PluginError(f"plugin {plugin!r} failed in hook {name}: {describe(exc)}") from exc
 
 
 def _registered(hook: str, describe: Callable[[Any], str]) -> dict[str, Any]:

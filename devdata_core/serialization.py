@@ -284,6 +284,11 @@ def read_rows(path: Path, model: type[Model] | None = None) -> Iterator[tuple[in
                         "the file is corrupt: "
                         "export it again"
                     ) from None
+                except (ValueError, RecursionError) as exc:
+                    raise DataFileError(
+                        f"{path}:{number}: cannot read this JSON ({_unreadable(exc)}); the file "
+                        "is corrupt: export it again"
+                    ) from None
                 yield number, _checked(row, path, number)
     except OSError as exc:
         raise DataFileError(f"{path}: cannot read ({exc.strerror})") from None
@@ -294,8 +299,10 @@ def read_rows(path: Path, model: type[Model] | None = None) -> Iterator[tuple[in
 def _read_legacy(path: Path) -> Iterator[tuple[int, Row]]:
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise DataFileError(f"{path}: not valid JSON ({exc}); export it again") from None
+    except (ValueError, RecursionError) as exc:
+        raise DataFileError(
+            f"{path}: not valid JSON ({_unreadable(exc)}); export it again"
+        ) from None
     except OSError as exc:
         raise DataFileError(f"{path}: cannot read ({exc.strerror})") from None
     if not isinstance(rows, list):
@@ -304,6 +311,14 @@ def _read_legacy(path: Path) -> Iterator[tuple[int, Row]]:
         )
     for number, row in enumerate(rows, start=1):
         yield number, _checked(row, path, number, unit="object")
+
+
+def _unreadable(exc: ValueError | RecursionError) -> str:
+    """Why Python's ``json`` cannot read a line: a value nested too deeply (it would
+    overflow the stack), a number too long, or a syntax error."""
+    if isinstance(exc, RecursionError):
+        return "values nested too deeply"
+    return str(exc).split(";")[0]
 
 
 def _checked(row: Any, path: Path, number: int, unit: str = "line") -> Row:
@@ -323,7 +338,11 @@ def _checked(row: Any, path: Path, number: int, unit: str = "line") -> Row:
 def deserialize(
     rows: Iterable[tuple[int, Row]], path: Path, database: str
 ) -> Iterator[base.DeserializedObject]:
-    """Model instances for export rows, with errors naming the file and line."""
+    """Model instances for export rows, with errors naming the file and line.
+
+    Each has an ``origin``, ``path:line``, for errors found later (a row the database
+    refuses).
+    """
     position = {"line": 0}
 
     def plain_rows() -> Iterator[Row]:
@@ -332,8 +351,10 @@ def deserialize(
             yield row
 
     try:
-        yield from PythonDeserializer(
+        for deserialized in PythonDeserializer(
             plain_rows(), using=database, ignorenonexistent=True, handle_forward_references=True
-        )
+        ):
+            deserialized.origin = f"{path}:{position['line']}"
+            yield deserialized
     except base.DeserializationError as exc:
         raise DataFileError(f"{path}:{position['line']}: {exc}") from None

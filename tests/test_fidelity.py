@@ -18,7 +18,7 @@ from devdata_core import databases
 from devdata_core.graph import build_graph
 from devdata_core.settings import load_settings, model_label
 from devdata_queryset import ExactQuerySetStrategy, QuerySetStrategy
-from testsite.fidelity.models import Owner, Pet, Record, Special, Visit
+from testsite.fidelity.models import Owner, Pet, Reading, Record, Special, Visit
 from testsite.library.models import Author, Book, Edition, Tag
 from testsite.photofeed.models import Photo, PhotoCount
 from testsite.polls.models import Choice, Question
@@ -188,6 +188,7 @@ def seed_every_table(site):
     owner = Owner.objects.using(src).create(code="o1")
     pet = Pet.objects.using(src).create(name="rex", owner=owner, vet=owner)
     Visit.objects.using(src).create(pk=1, pet=pet, day=VALUES["day"])
+    Reading.objects.using(src).create(pk=1, level=1)
 
 
 def create_one_of_each(dev):
@@ -217,6 +218,7 @@ def create_one_of_each(dev):
         name="new", owner=Owner.objects.using(dev).create(code="new")
     )
     Visit.objects.using(dev).create(pet=pet, day=VALUES["day"])
+    Reading.objects.using(dev).create(level=1)
 
 
 def test_new_rows_can_be_created_in_every_table_after_the_import(site):

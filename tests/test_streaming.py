@@ -19,7 +19,6 @@ from devdata_core import exporting, loading
 from devdata_core.serialization import encode, exported_fields
 from devdata_core.settings import model_label
 from devdata_queryset import ExactQuerySetStrategy, QuerySetStrategy
-from sitefixtures import dev_questions
 from testsite.fidelity.models import Owner, Pet, Record, Special, Visit
 from testsite.polls.models import Choice, Question
 
@@ -90,12 +89,9 @@ def test_postgres_loads_with_copy(site):
     assert copied == (models if site.vendor == "postgres" else [])
 
 
-def test_a_bad_value_names_its_file_and_line_and_loads_nothing(site):
+def test_a_bad_value_names_its_file_and_line_and_changes_nothing(site):
     make_polls(site, questions=3)
     site.roundtrip()
-    Question.objects.using(site.dev).filter(pk=1).update(question_text="Edited in dev")
-    # MySQL drops the database before loading; the others keep it until the load commits.
-    before = {} if site.vendor == "mariadb" else dev_questions(site)
     path = site.export_dir / "polls.Choice" / "all.jsonl"
     lines = path.read_text().splitlines()
     row = json.loads(lines[2])
@@ -103,13 +99,14 @@ def test_a_bad_value_names_its_file_and_line_and_loads_nothing(site):
     lines[2] = json.dumps(row)
     path.write_text("\n".join(lines) + "\n")
     site.reseal_export()
+    Question.objects.using(site.dev).filter(pk=1).delete()
 
     with pytest.raises(Exception) as error:
         site.import_()
 
     assert str(error.value).startswith(f"{path}:3: ")
     assert "many" in str(error.value)
-    assert dev_questions(site) == before
+    assert site.pks(Question) == {2, 3}
 
 
 def traced_peak(function) -> int:

@@ -1,6 +1,11 @@
 import uuid
 
+import django
 from django.db import models
+
+#: ``CheckConstraint``'s argument: ``check`` before Django 5.1, ``condition`` since (6.0
+#: knows only ``condition``).
+CHECK_CONDITION = "condition" if django.VERSION >= (5, 1) else "check"
 
 
 class Record(models.Model):
@@ -51,3 +56,17 @@ class Pet(models.Model):
 class Visit(models.Model):
     pet = models.ForeignKey(Pet, on_delete=models.CASCADE)
     day = models.DateField()
+
+
+class Reading(models.Model):
+    """A 64-bit key, and a value only the database checks (a CHECK constraint)."""
+
+    id = models.BigAutoField(primary_key=True)
+    level = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                **{CHECK_CONDITION: models.Q(level__gte=0)}, name="fidelity_reading_level_gte_0"
+            )
+        ]
