@@ -277,6 +277,24 @@ def _running(run: ImportRun) -> Iterator[ImportRun]:
         _current.reset(token)
 
 
+def verify_export(
+    src: Path, plan: ExportPlan, database: str, reporter: Reporter
+) -> tuple[manifest.Manifest | None, dict[Path, int]]:
+    """Everything the import checks before it touches a database; raises on the first fault.
+
+    Returns the export's manifest (``None`` for an export without one, after a warning)
+    and the rows of each file it will load. Values are checked against ``database``'s
+    columns without connecting to it.
+    """
+    verified = manifest.verify(src, reporter.warn)
+    rows_in_file = check_export(src, plan, database)
+    manifest.warn_unread(src, verified, rows_in_file, reporter.warn)
+    for extra in plan.settings.extra_strategies:
+        if isinstance(extra, ExtraImport):
+            extra.check_data(src)
+    return verified, rows_in_file
+
+
 def run_import(
     database: str,
     src: Path,
@@ -293,12 +311,7 @@ def run_import(
     wraps schema and load: ``drop-database`` builds them beside the old database.
     """
     plan = export_plan(settings)
-    verified = manifest.verify(src, reporter.warn)
-    rows_in_file = check_export(src, plan, database)
-    manifest.warn_unread(src, verified, rows_in_file, reporter.warn)
-    for extra in settings.extra_strategies:
-        if isinstance(extra, ExtraImport):
-            extra.check_data(src)
+    _, rows_in_file = verify_export(src, plan, database, reporter)
     source_state = schema.read_migration_state(src)
     with locks.one_import_at_a_time(database):
         confirm()

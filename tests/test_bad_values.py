@@ -52,8 +52,9 @@ def exported(dev_with_old_rows: Site) -> Site:
     return site
 
 
-def damage(path: Path, pk: Any, field: str, raw: str) -> int:
-    """Write the JSON text ``raw`` as ``field`` (or the key, for ``"pk"``) of row ``pk``;
+def damage(site: Site, path: Path, pk: Any, field: str, raw: str) -> int:
+    """Write the JSON text ``raw`` as ``field`` (or the key, for ``"pk"``) of row ``pk``,
+    with the manifest resealed so that the values themselves are what the import finds;
     return its line number."""
     lines = path.read_text(encoding="utf-8").splitlines()
     for number, line in enumerate(lines, start=1):
@@ -65,6 +66,7 @@ def damage(path: Path, pk: Any, field: str, raw: str) -> int:
                 row["fields"][field] = "@DAMAGED@"
             lines[number - 1] = json.dumps(row).replace('"@DAMAGED@"', raw)
             path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            site.reseal_export()
             return number
     raise AssertionError(f"no row {pk!r} in {path}")
 
@@ -158,7 +160,7 @@ def test_bad_value_is_located_before_the_reset(exported, case):
     path = site.export_dir / file
     if pk is None:  # The only row of the file.
         pk = json.loads(path.read_text())["pk"]
-    number = damage(path, pk, field, raw)
+    number = damage(site, path, pk, field, raw)
     # The range of the column type on this database (SQLite's integers are all 64-bit).
     problem = problem.format(*connections[site.dev].ops.integer_field_range("AutoField"))
 
@@ -171,7 +173,7 @@ def test_bad_value_is_located_before_the_reset(exported, case):
 def test_deeply_nested_json_is_located_before_the_reset(exported):
     site = exported
     path = site.export_dir / RECORDS
-    number = damage(path, 1, "payload", "[" * 100_000 + "]" * 100_000)
+    number = damage(site, path, 1, "payload", "[" * 100_000 + "]" * 100_000)
 
     result = import_cli(site, "--no-input")
 
@@ -203,7 +205,7 @@ def test_deeply_nested_json_is_located_before_the_reset(exported):
 def test_nul_character_is_refused_before_the_reset_on_postgres(exported, field, raw, problem):
     site = exported
     path = site.export_dir / RECORDS
-    number = damage(path, 1, field, raw)
+    number = damage(site, path, 1, field, raw)
 
     result = import_cli(site, "--no-input")
 
@@ -218,7 +220,7 @@ def test_nul_character_is_refused_before_the_reset_on_postgres(exported, field, 
 @pytest.mark.databases_only("sqlite", "mariadb")
 def test_nul_character_is_kept_where_the_database_stores_it(exported):
     site = exported
-    damage(site.export_dir / RECORDS, 1, "notes", '"a\\u0000b"')
+    damage(site, site.export_dir / RECORDS, 1, "notes", '"a\\u0000b"')
 
     site.import_()
 
@@ -230,7 +232,7 @@ def test_values_are_checked_without_connecting_to_the_dev_database(exported):
     """The check runs before the reset, which may have to create the database first."""
     site = exported
     path = site.export_dir / CHOICES
-    number = damage(path, 10, "votes", '"abc"')
+    number = damage(site, path, 10, "votes", '"abc"')
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -280,7 +282,7 @@ def test_check_constraint_violation_is_located_and_nothing_is_committed(exported
         connections[site.dev].close()
     before = site.pks(Reading)
     path = site.export_dir / READINGS
-    number = damage(path, 2, "level", "-1")
+    number = damage(site, path, 2, "level", "-1")
 
     result = import_cli(site, "--reset-mode=none", "-v", "0")
 
@@ -297,7 +299,7 @@ def test_check_constraint_violation_is_located_and_nothing_is_committed(exported
 def test_check_constraint_violation_after_the_reset_is_located(exported):
     site = exported
     path = site.export_dir / READINGS
-    number = damage(path, 2, "level", "-1")
+    number = damage(site, path, 2, "level", "-1")
 
     result = import_cli(site, "--no-input", "-v", "0")
 

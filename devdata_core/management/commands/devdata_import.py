@@ -6,10 +6,9 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from ... import databases, manifest, plugins
+from ... import databases, plugins
 from ...errors import PluginError
-from ...extras import ExtraImport
-from ...importing import check_export, run_import
+from ...importing import run_import, verify_export
 from ...plan import export_plan
 from ...reporting import Reporter
 from ...reset_modes import Reset
@@ -74,7 +73,7 @@ class Command(DevdataCommand):
     ) -> None:
         settings = load_settings()
         if check:
-            self.check_export(Path(src), settings, self.reporter(verbosity))
+            self.check_export(Path(src), settings, database, self.reporter(verbosity))
             return
         modes = plugins.reset_modes()
         if reset_mode not in modes:
@@ -94,14 +93,11 @@ class Command(DevdataCommand):
         )
         reporter.success(summary.line(f"into {databases.describe(database)}"))
 
-    def check_export(self, src: Path, settings: DevdataSettings, reporter: Reporter) -> None:
+    def check_export(
+        self, src: Path, settings: DevdataSettings, database: str, reporter: Reporter
+    ) -> None:
         """Read and verify the export as an import would before its reset, and stop there."""
-        verified = manifest.verify(src, reporter.warn)
-        rows = check_export(src, export_plan(settings))
-        manifest.warn_unread(src, verified, rows, reporter.warn)
-        for extra in settings.extra_strategies:
-            if isinstance(extra, ExtraImport):
-                extra.check_data(src)
+        verified, rows = verify_export(src, export_plan(settings), database, reporter)
         files = f"{len(rows):,} data file{'' if len(rows) == 1 else 's'}"
         total = f"{sum(rows.values()):,} rows"
         if verified is None:
