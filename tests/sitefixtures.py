@@ -23,6 +23,13 @@ from sitetools import Site
 VENDORS = ("sqlite", "postgres", "mariadb")
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    """The PostgreSQL driver in use (Django prefers psycopg 3 to psycopg2), so that a CI
+    log says what ran; pytest-django's header names Django's version."""
+    driver = connections["postgres"].Database
+    return f"PostgreSQL driver: {driver.__name__} {driver.__version__.split()[0]}"
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "site" in metafunc.fixturenames:
         marker = metafunc.definition.get_closest_marker("databases_only")
