@@ -12,6 +12,7 @@ dev database.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -59,13 +60,17 @@ def production_databases(_database_access):
         connections[alias].close()
     for vendor, reason in prepared.items():
         if vendor != "sqlite" and reason is None:
-            _drop(vendor)
-            _drop(f"{vendor}_dev")
+            drop_database(vendor)
+            drop_database(f"{vendor}_dev")
 
 
-def _drop(alias: str) -> None:
-    """Drop a test run's server database, so runs leave nothing behind."""
+def drop_database(alias: str) -> None:
+    """Drop a test run's database (delete its SQLite file), so runs leave nothing behind."""
     connection = connections[alias]
+    connection.close()
+    if connection.vendor == "sqlite":
+        Path(connection.settings_dict["NAME"]).unlink(missing_ok=True)
+        return
     name = databases.quote_identifier(connection, connection.settings_dict["NAME"])
     with connection._nodb_cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS {name}")

@@ -296,3 +296,14 @@ def test_a_plugin_that_does_not_load_is_named_and_can_be_disabled(site):
     ]
     assert disabled.returncode == 0, disabled.stderr
     assert "devdata-broken: disabled by DEVDATA_DISABLE_PLUGINS" in disabled.stdout
+
+
+@pytest.mark.databases_only("sqlite")
+def test_import_help_lists_the_reset_modes_plugins_provide(site):
+    result = site.cli("devdata_import", "--help")
+
+    assert result.returncode == 0, result.stderr
+    assert (
+        "--reset-mode MODE How to prepare the database: one of drop-database, drop-tables, "
+        "none, require-empty (default: drop-database)."
+    ) in " ".join(result.stdout.split())
