@@ -300,7 +300,7 @@ def test_a_plugin_that_does_not_load_is_named_and_can_be_disabled(site):
 
 @pytest.mark.databases_only("sqlite")
 def test_import_help_lists_the_reset_modes_plugins_provide(site):
-    result = site.cli("devdata_import", "--help")
+    result = site.cli("devdata_import", "--help", COLUMNS="300")  # one line per option
 
     assert result.returncode == 0, result.stderr
     assert (
