@@ -192,10 +192,12 @@ def test_unreachable_database_is_named_in_one_line(site, command):
     )
 
     database = connections[alias].settings_dict["NAME"]
+    # psycopg 3 says "connection failed: " first; psycopg2 does not.
+    driver = "connection failed: " if connections[alias].Database.__name__ == "psycopg" else ""
     assert_error(
         result,
         f"CommandError: database {database!r} on host 127.0.0.1:{port} (alias {alias!r}): "
-        f'connection to server at "127.0.0.1", port {port} failed: Connection refused',
+        f'{driver}connection to server at "127.0.0.1", port {port} failed: Connection refused',
     )
 
 
