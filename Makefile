@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
+# More packages for the environment, each quoted for the shell, e.g. EXTRAS='psycopg[binary]>=3.1'.
+EXTRAS ?=
 EDITABLES := -e '.[test]' $(foreach p,$(PLUGINS),-e $(dir $(p)))
 
 .PHONY: install demo test lint bench
@@ -10,7 +12,7 @@ EDITABLES := -e '.[test]' $(foreach p,$(PLUGINS),-e $(dir $(p)))
 $(VENV)/.installed: pyproject.toml $(PLUGINS)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q $(if $(DJANGO),'$(DJANGO)') $(EDITABLES)
+	$(PY) -m pip install -q $(if $(DJANGO),'$(DJANGO)') $(foreach e,$(EXTRAS),'$(e)') $(EDITABLES)
 	touch $@
 
 install: $(VENV)/.installed

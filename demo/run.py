@@ -53,6 +53,7 @@ def main() -> int:
 
         heading("1/4  Production: create the schema and seed it")
         remove_sqlite_file(production_url)
+        manage(production_url, "create_demo_database")
         manage(production_url, "migrate", "--no-input")
         manage(production_url, "seed_demo", "--force")
 

@@ -3,8 +3,8 @@
 Each row's values are converted the way Django's deserializer and ``_insert`` would
 convert them (``to_python``, then ``get_db_prep_save``), with shortcuts for values that
 those leave as they are (an int in an integer field, a string in a text field). Rows go
-in with ``COPY`` on PostgreSQL (psycopg2) and multi-row ``INSERT`` statements elsewhere,
-a chunk at a time, so memory does not grow with the file.
+in with ``COPY`` on PostgreSQL (psycopg2 or psycopg 3) and multi-row ``INSERT``
+statements elsewhere, a chunk at a time, so memory does not grow with the file.
 
 The same conversion, with the columns' limits checked too, runs over every row before
 the import resets the database (:class:`ValueChecker`), so that a value the database
@@ -184,7 +184,7 @@ _FIELDS = operator.itemgetter("fields")
 
 
 def _copy_text(field: Field) -> Callable[[Any], str] | None:
-    """How ``COPY`` gets a value that psycopg2 would adapt itself for an ``INSERT``."""
+    """How ``COPY`` gets a value that the driver would adapt itself for an ``INSERT``."""
     kind = type(field)
     if kind is models.JSONField:
         return functools.partial(json.dumps, cls=field.encoder)
@@ -217,10 +217,9 @@ def _has_offset(value: str) -> bool:
 
 
 def can_copy(model: type[Model], database: str) -> bool:
-    """Whether rows of ``model`` can go in with ``COPY``: PostgreSQL through psycopg2
-    (psycopg 3 uses ``INSERT``), and every column of a type ``COPY`` reads as text."""
-    connection = connections[database]
-    if connection.vendor != "postgresql" or connection.Database.__name__ != "psycopg2":
+    """Whether rows of ``model`` can go in with ``COPY``: PostgreSQL (psycopg2 or
+    psycopg 3), and every column of a type ``COPY`` reads as text."""
+    if connections[database].vendor != "postgresql":
         return False
     return all(
         type(f.target_field if f.is_relation else f) in _COPYABLE or _copy_text(f)
@@ -288,9 +287,7 @@ class TableLoader:
     def _insert(self, batch: list[tuple[int, list[Any]]]) -> None:
         with self.connection.cursor() as cursor:
             if self.copy:
-                # COPY goes through the driver's cursor: its errors become Django's here.
-                with self.connection.wrap_database_errors:
-                    self._copy(cursor, batch)
+                self._copy(cursor, batch)
             else:
                 sql = self.statement + ", ".join([self.row_placeholder] * len(batch))
                 cursor.execute(sql, [value for _, values in batch for value in values])
@@ -300,8 +297,14 @@ class TableLoader:
         # Strings quoted, so that only the unquoted \N is NULL.
         writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
         writer.writerows(values for _, values in batch)
-        buffer.seek(0)
-        cursor.cursor.copy_expert(self.statement, buffer)
+        # The driver's own COPY, outside Django's cursor: its errors become Django's here.
+        with self.connection.wrap_database_errors:
+            if self.connection.Database.__name__ == "psycopg2":
+                buffer.seek(0)
+                cursor.cursor.copy_expert(self.statement, buffer)
+            else:
+                with cursor.cursor.copy(self.statement) as copy:
+                    copy.write(buffer.getvalue())
 
     def load(
         self, rows: Iterable[tuple[int, Row]], loaded: KeySet, advance: Callable[[int], Any]

@@ -179,6 +179,15 @@ def call_hook_impl(impl: pluggy.HookImpl, hook: str) -> list[Any]:
         ) from exc
 
 
+#: The registration hooks: what each provides, and how an item it returns is named.
+_PROVIDED: dict[str, tuple[str, Callable[[Any], str]]] = {
+    "devdata_reset_modes": ("reset_modes", lambda mode: mode.slug),
+    "devdata_strategy_classes": ("strategy_classes", lambda cls: cls.__name__),
+    "devdata_extra_strategy_classes": ("extras", lambda cls: cls.__name__),
+    "devdata_anonymisers": ("anonymisers", str),  # a dict: its keys
+}
+
+
 @dataclass(frozen=True)
 class PluginInfo:
     """What ``devdata_plugins`` shows about one loaded plugin."""
@@ -187,6 +196,9 @@ class PluginInfo:
     distribution: str | None
     version: str | None
     hooks: tuple[str, ...]
+    #: What its registration hooks return, by kind (``reset_modes``, ``strategy_classes``,
+    #: ``extras``, ``anonymisers``): the names settings and ``--reset-mode`` use.
+    provides: dict[str, tuple[str, ...]]
 
 
 def plugin_infos() -> Iterator[PluginInfo]:
@@ -196,8 +208,23 @@ def plugin_infos() -> Iterator[PluginInfo]:
         if plugin is None:  # blocked
             continue
         distribution, version = _distributions.get(name, (None, None))
-        hooks = tuple(sorted(caller.name for caller in pm.get_hookcallers(plugin) or ()))
-        yield PluginInfo(name=name, distribution=distribution, version=version, hooks=hooks)
+        callers = pm.get_hookcallers(plugin) or []
+        provides = {kind: () for kind, _ in _PROVIDED.values()}
+        for caller in callers:
+            if caller.name not in _PROVIDED:
+                continue
+            kind, describe = _PROVIDED[caller.name]
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin:
+                    items = call_hook_impl(impl, caller.name)
+                    provides[kind] = tuple(sorted(describe(item) for item in items))
+        yield PluginInfo(
+            name=name,
+            distribution=distribution,
+            version=version,
+            hooks=tuple(sorted(caller.name for caller in callers)),
+            provides=provides,
+        )
 
 
 def blocked_plugins() -> list[str]:

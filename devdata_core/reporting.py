@@ -22,7 +22,9 @@ class RunSummary:
 
     @property
     def models(self) -> int:
-        return len(self.rows_by_model)
+        """Models with rows: those the per-model lines above the summary show rows for
+        (models whose strategies selected nothing, or that have none, are left out)."""
+        return sum(1 for rows in self.rows_by_model.values() if rows)
 
     @property
     def rows(self) -> int:

@@ -155,7 +155,12 @@ class NaturalKeys:
     def __call__(self, model: type[Model], pk: Any) -> list[Any] | None:
         """The natural key of ``model``'s row ``pk``, as Django's serializers write it."""
         if model not in self._keys:
-            rows = model._base_manager.using(self.database).select_related()
+            # The rows a natural key may read (a permission's content type), named:
+            # select_related() without fields is deprecated from Django 6.1.
+            related = [f.name for f in model._meta.concrete_fields if f.is_relation and not f.null]
+            rows = model._base_manager.using(self.database)
+            if related:
+                rows = rows.select_related(*related)
             self._keys[model] = {obj.pk: list(obj.natural_key()) for obj in rows}
         return None if pk is None else self._keys[model].get(pk)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Any
 
 from django.apps import apps
@@ -135,6 +136,8 @@ def _instantiate(
         try:
             cls = import_string(path)
         except ImportError as exc:
+            if path.startswith(_V1_PACKAGE):
+                raise ConfigError(f"{where}: {_moved_from_1x(path, registry)}") from None
             raise ConfigError(f"{where}: cannot import {path!r}: {exc}") from exc
     else:
         known = registry()
@@ -145,11 +148,39 @@ def _instantiate(
             )
         cls = known[path]
     if not (isinstance(cls, type) and issubclass(cls, base)):
+        if path.startswith(_V1_PACKAGE):  # django-devdata 1.x is still installed
+            raise ConfigError(f"{where}: {_moved_from_1x(path, registry)}")
         raise ConfigError(f"{where}: {path!r} is not a subclass of {_names(base)}")
     try:
         return cls(**kwargs)
     except TypeError as exc:
         raise ConfigError(f"{where}: {path}(**{dict(kwargs)!r}) failed: {exc}") from exc
+
+
+#: The package of django-devdata 1.x, whose dotted paths settings may still name.
+_V1_PACKAGE = "devdata."
+
+
+def _moved_from_1x(path: str, registry: Callable[[], Mapping[str, type]]) -> str:
+    """Where a class that django-devdata 1.x named ``path`` lives now: a class a plugin
+    registers under its name, or the core's module of the same name."""
+    name = path.rpartition(".")[2]
+    cls = registry().get(name)
+    if cls is not None:
+        package = cls.__module__.partition(".")[0]
+        exported = getattr(import_module(package), name, None) is cls
+        new = f"{package if exported else cls.__module__}.{name}"
+        return f"{path!r} is django-devdata 1.x's path: use {new!r}, or just {name!r}"
+    new = "devdata_core." + path.removeprefix(_V1_PACKAGE)
+    try:
+        import_string(new)
+    except ImportError:
+        return (
+            f"{path!r} is django-devdata 1.x's path, and no plugin provides a class named "
+            f"{name!r}: is its plugin installed? See 'Moving from django-devdata 1.x' in the "
+            "README"
+        )
+    return f"{path!r} is django-devdata 1.x's path: use {new!r}"
 
 
 def _names(base: type | tuple[type, ...]) -> str:

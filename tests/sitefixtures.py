@@ -12,6 +12,7 @@ dev database.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -21,6 +22,13 @@ from devdata_core import databases
 from sitetools import Site
 
 VENDORS = ("sqlite", "postgres", "mariadb")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """The PostgreSQL driver in use (Django prefers psycopg 3 to psycopg2), so that a CI
+    log says what ran; pytest-django's header names Django's version."""
+    driver = connections["postgres"].Database
+    return f"PostgreSQL driver: {driver.__name__} {driver.__version__.split()[0]}"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -43,8 +51,10 @@ def production_databases(_database_access):
     prepared: dict[str, str | None] = {}
 
     def prepare(vendor: str) -> str | None:
-        if vendor not in prepared:
-            prepared[vendor] = _prepare(vendor)
+        if not prepared:
+            # Every vendor's at once: from Django 6.1 the system checks of a command run
+            # for one vendor connect to the others' MySQL databases too.
+            prepared.update((each, _prepare(each)) for each in VENDORS)
         return prepared[vendor]
 
     yield prepare
@@ -52,13 +62,17 @@ def production_databases(_database_access):
         connections[alias].close()
     for vendor, reason in prepared.items():
         if vendor != "sqlite" and reason is None:
-            _drop(vendor)
-            _drop(f"{vendor}_dev")
+            drop_database(vendor)
+            drop_database(f"{vendor}_dev")
 
 
-def _drop(alias: str) -> None:
-    """Drop a test run's server database, so runs leave nothing behind."""
+def drop_database(alias: str) -> None:
+    """Drop a test run's database (delete its SQLite file), so runs leave nothing behind."""
     connection = connections[alias]
+    connection.close()
+    if connection.vendor == "sqlite":
+        Path(connection.settings_dict["NAME"]).unlink(missing_ok=True)
+        return
     name = databases.quote_identifier(connection, connection.settings_dict["NAME"])
     with connection._nodb_cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS {name}")
@@ -77,6 +91,8 @@ def _prepare(vendor: str) -> str | None:
         return reason
     databases.recreate_database(source)
     call_command("migrate", database=source, verbosity=0, interactive=False)
+    if vendor != "sqlite":
+        databases.recreate_database(f"{vendor}_dev")  # for those checks too
     return None
 
 

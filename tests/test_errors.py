@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connections
+from test_export_files import make_polls
 
-from sitefixtures import OLD_DEV_QUESTIONS, dev_questions, failed_import_leaves
+from sitefixtures import OLD_DEV_QUESTIONS, dev_questions, drop_database, failed_import_leaves
 from sitetools import Site
 from testsite.polls.models import Choice, Question
 
@@ -194,10 +195,12 @@ def test_unreachable_database_is_named_in_one_line(site, command):
     )
 
     database = connections[alias].settings_dict["NAME"]
+    # psycopg 3 says "connection failed: " first; psycopg2 does not.
+    driver = "connection failed: " if connections[alias].Database.__name__ == "psycopg" else ""
     assert_error(
         result,
         f"CommandError: database {database!r} on host 127.0.0.1:{port} (alias {alias!r}): "
-        f'connection to server at "127.0.0.1", port {port} failed: Connection refused',
+        f'{driver}connection to server at "127.0.0.1", port {port} failed: Connection refused',
     )
 
 
@@ -236,3 +239,42 @@ def test_reference_to_a_row_not_exported_rolls_the_whole_import_back(site):
     )
     before = set() if site.vendor == "mariadb" else {1}
     assert (site.pks(Question), site.pks(Choice)) == (before, before)
+
+
+def test_import_creates_a_missing_database_that_a_system_check_queries(site):
+    """The project's checks run before the reset; one that queries the database that
+    the reset will create runs again once the import has made it."""
+    make_polls(site)
+    site.export()
+    drop_database(site.dev)
+
+    result = site.cli(
+        "devdata_import",
+        str(site.export_dir),
+        "--database",
+        site.dev,
+        "--no-input",
+        DEVDATA_TEST_CHECK_QUERIES=site.dev,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert site.pks(Question) == {1, 2, 3}
+
+
+@pytest.mark.databases_only("sqlite")
+def test_a_failing_system_check_stops_the_import_before_the_reset(dev_with_old_rows):
+    site = dev_with_old_rows
+    site.export()
+
+    result = site.cli(
+        "devdata_import",
+        str(site.export_dir),
+        "--database",
+        site.dev,
+        "--no-input",
+        DEVDATA_TEST_CHECK_ERROR="1",
+    )
+
+    assert result.returncode == 1
+    assert "polls.E001" in result.stderr
+    assert dev_questions(site) == OLD_DEV_QUESTIONS

@@ -49,12 +49,38 @@ def test_built_in_plugins_are_listed_with_distribution_version_and_hooks(site):
 
 
 @pytest.mark.databases_only("sqlite")
+def test_each_plugin_lists_what_it_provides(site):
+    listed = {p["name"]: p["provides"] for p in list_plugins(site)["plugins"]}
+
+    nothing = {"reset_modes": [], "strategy_classes": [], "extras": [], "anonymisers": []}
+    assert listed["devdata-reset"] == {
+        **nothing,
+        "reset_modes": ["drop-database", "drop-tables", "none", "require-empty"],
+    }
+    assert listed["devdata-core"] == {
+        **nothing,
+        "anonymisers": ["const", "faker", "random_foreign_key"],
+    }
+    assert listed["devdata-postgres"] == {**nothing, "extras": ["PostgresSequences"]}
+    assert listed["devdata-factory"] == {**nothing, "strategy_classes": ["FactoryStrategy"]}
+    assert "RandomSampleQuerySetStrategy" in listed["devdata-queryset"]["strategy_classes"]
+
+
+@pytest.mark.databases_only("sqlite")
 def test_plugins_table_names_each_plugin(site):
     table = site._call("devdata_plugins").stdout
 
-    header, *rows = [line.split() for line in table.splitlines()]
-    assert header == ["plugin", "distribution", "hooks"]
-    assert ["devdata-reset", "devdata-reset", "2.0.0.dev0", "devdata_reset_modes"] in rows
+    header, *rows = [line.split(maxsplit=4) for line in table.splitlines()]
+    assert header == ["plugin", "distribution", "hooks", "provides"]
+    assert [
+        "devdata-reset",
+        "devdata-reset",
+        "2.0.0.dev0",
+        "devdata_reset_modes",
+        "reset modes: drop-database, drop-tables, none, require-empty",
+    ] in rows
+    core = ["devdata-core", "devdata-core", "2.0.0.dev0", "devdata_anonymisers"]
+    assert [*core, "anonymisers: const, faker, random_foreign_key"] in rows
     assert [row[0] for row in rows] == sorted(row[0] for row in rows)
 
 
@@ -296,3 +322,14 @@ def test_a_plugin_that_does_not_load_is_named_and_can_be_disabled(site):
     ]
     assert disabled.returncode == 0, disabled.stderr
     assert "devdata-broken: disabled by DEVDATA_DISABLE_PLUGINS" in disabled.stdout
+
+
+@pytest.mark.databases_only("sqlite")
+def test_import_help_lists_the_reset_modes_plugins_provide(site):
+    result = site.cli("devdata_import", "--help", COLUMNS="300")  # one line per option
+
+    assert result.returncode == 0, result.stderr
+    assert (
+        "--reset-mode MODE How to prepare the database: one of drop-database, drop-tables, "
+        "none, require-empty (default: drop-database)."
+    ) in " ".join(result.stdout.split())

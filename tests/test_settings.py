@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from devdata_core.anonymisers import const
@@ -251,4 +253,73 @@ def test_a_field_referenced_by_to_field_cannot_be_anonymised(settings):
         "DEVDATA_MODEL_ANONYMISERS['fidelity.Owner']['code']: fidelity.Pet.vet references "
         "fidelity.Owner.code (to_field), so anonymising it would break those references; "
         "anonymise another field, or leave this one as it is"
+    )
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "expected"),
+    [
+        (
+            "DEVDATA_STRATEGIES",
+            {"auth.User": [("devdata.strategies.QuerySetStrategy", {"name": "all"})]},
+            "DEVDATA_STRATEGIES['auth.User'][0]: 'devdata.strategies.QuerySetStrategy' is "
+            "django-devdata 1.x's path: use 'devdata_queryset.QuerySetStrategy', or just "
+            "'QuerySetStrategy'",
+        ),
+        (
+            "DEVDATA_STRATEGIES",
+            {"auth.User": [("devdata.strategies.FactoryStrategy", {"name": "made"})]},
+            "DEVDATA_STRATEGIES['auth.User'][0]: 'devdata.strategies.FactoryStrategy' is "
+            "django-devdata 1.x's path: use 'devdata_factory.FactoryStrategy', or just "
+            "'FactoryStrategy'",
+        ),
+        (
+            "DEVDATA_EXTRA_STRATEGIES",
+            [("devdata.extras.PostgresSequences", {})],
+            "DEVDATA_EXTRA_STRATEGIES[0]: 'devdata.extras.PostgresSequences' is django-devdata "
+            "1.x's path: use 'devdata_postgres.PostgresSequences', or just 'PostgresSequences'",
+        ),
+        (
+            "DEVDATA_EXTRA_STRATEGIES",
+            [("devdata.extras.ExtraExport", {})],
+            "DEVDATA_EXTRA_STRATEGIES[0]: 'devdata.extras.ExtraExport' is django-devdata 1.x's "
+            "path: use 'devdata_core.extras.ExtraExport'",
+        ),
+        (
+            "DEVDATA_STRATEGIES",
+            {"auth.User": [("devdata.strategies.InternalUsersStrategy", {"name": "staff"})]},
+            "DEVDATA_STRATEGIES['auth.User'][0]: 'devdata.strategies.InternalUsersStrategy' is "
+            "django-devdata 1.x's path, and no plugin provides a class named "
+            "'InternalUsersStrategy': is its plugin installed? See 'Moving from django-devdata "
+            "1.x' in the README",
+        ),
+    ],
+)
+def test_a_django_devdata_1x_path_names_the_new_one(settings, setting, value, expected):
+    assert error_for(settings, **{setting: value}) == expected
+
+
+@pytest.fixture
+def django_devdata_1x(tmp_path, monkeypatch):
+    """django-devdata 1.x's ``devdata`` package, still installed beside devdata."""
+    package = tmp_path / "devdata"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "strategies.py").write_text("class QuerySetStrategy:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield
+    for name in ("devdata", "devdata.strategies"):
+        sys.modules.pop(name, None)
+
+
+def test_a_1x_path_names_the_new_one_while_1x_is_still_installed(settings, django_devdata_1x):
+    message = error_for(
+        settings,
+        DEVDATA_STRATEGIES={"auth.User": [("devdata.strategies.QuerySetStrategy", {"name": "a"})]},
+    )
+
+    assert message == (
+        "DEVDATA_STRATEGIES['auth.User'][0]: 'devdata.strategies.QuerySetStrategy' is "
+        "django-devdata 1.x's path: use 'devdata_queryset.QuerySetStrategy', or just "
+        "'QuerySetStrategy'"
     )

@@ -5,9 +5,10 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError
+from django.db import DatabaseError
 
 from ... import databases, plugins
-from ...errors import PluginError
+from ...errors import DevdataError, PluginError
 from ...importing import run_import, verify_export
 from ...plan import export_plan
 from ...reporting import Reporter
@@ -20,6 +21,9 @@ DEFAULT_RESET_MODE = "drop-database"
 
 class Command(DevdataCommand):
     help = "Reset the database, build its schema and import an export made by devdata_export."
+    # Run in handle: the project's checks or URLconf may query the database that the
+    # reset is about to create.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
@@ -29,9 +33,10 @@ class Command(DevdataCommand):
         parser.add_argument(
             "--reset-mode",
             default=DEFAULT_RESET_MODE,
+            metavar="MODE",
             help=(
-                "How to prepare the database, one of the modes plugins provide "
-                f"(see devdata_plugins; default: {DEFAULT_RESET_MODE})."
+                f"How to prepare the database: {_reset_mode_choices()} (default: "
+                f"{DEFAULT_RESET_MODE}). Plugins provide the modes; see devdata_plugins."
             ),
         )
         parser.add_argument(
@@ -58,6 +63,7 @@ class Command(DevdataCommand):
                 "extensions they create included) or, faster, from the models alone."
             ),
         )
+        parser.add_argument("--skip-checks", action="store_true", help="Skip system checks.")
 
     def handle(
         self,
@@ -69,8 +75,10 @@ class Command(DevdataCommand):
         schema: str,
         check: bool,
         verbosity: int,
+        skip_checks: bool,
         **_: Any,
     ) -> None:
+        checked = skip_checks or self.check_before_reset()
         settings = load_settings()
         if check:
             self.check_export(Path(src), settings, database, self.reporter(verbosity))
@@ -91,6 +99,8 @@ class Command(DevdataCommand):
         summary = run_import(
             database, Path(src), settings, mode, reporter, schema_mode=schema, confirm=confirm
         )
+        if not checked:
+            self.check()
         reporter.success(summary.line(f"into {databases.describe(database)}"))
 
     def check_export(
@@ -108,6 +118,18 @@ class Command(DevdataCommand):
                 f"OK: {src}: {files}, {total} match its manifest (exported {verified.finished} "
                 f"from {source['vendor']} database {source['database']!r}); no database touched"
             )
+
+    def check_before_reset(self) -> bool:
+        """Run Django's system checks; ``False`` if one of them queried a database that
+        is not there (yet: the reset creates it), so that they run again after the import.
+
+        Errors they find stop the import before anything is changed.
+        """
+        try:
+            self.check()
+        except DatabaseError:
+            return False
+        return True
 
     def confirm(self, mode: Reset, database: str) -> None:
         """Ask before a destructive reset; anything but yes, or no terminal, aborts."""
@@ -131,3 +153,14 @@ class Command(DevdataCommand):
             self.stdout.write("")
         if answer.strip().lower() not in ("y", "yes"):
             raise CommandError("import cancelled; nothing was changed")
+
+
+def _reset_mode_choices() -> str:
+    """The installed reset modes, for ``--help``: plugins load when the parser is built.
+
+    If they cannot load, the command reports why when it runs.
+    """
+    try:
+        return "one of " + ", ".join(sorted(plugins.reset_modes()))
+    except DevdataError:
+        return "one of the modes plugins provide"

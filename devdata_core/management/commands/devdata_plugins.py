@@ -10,7 +10,10 @@ from ..base import DevdataCommand
 
 
 class Command(DevdataCommand):
-    help = "List the devdata plugins loaded: name, distribution, version and hooks."
+    help = (
+        "List the devdata plugins loaded: name, distribution, version, hooks, and the reset "
+        "modes, strategy classes, extras and anonymisers each provides."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
@@ -28,6 +31,7 @@ class Command(DevdataCommand):
                 info.name,
                 f"{info.distribution} {info.version}" if info.distribution else "(DEVDATA_PLUGINS)",
                 ", ".join(info.hooks) or "-",
+                _provided(info.provides),
             )
             for info in infos
         ]
@@ -40,7 +44,15 @@ class Command(DevdataCommand):
             self.stdout.write(f"{name}: disabled by DEVDATA_DISABLE_PLUGINS")
 
 
-HEADER = ("plugin", "distribution", "hooks")
+HEADER = ("plugin", "distribution", "hooks", "provides")
+
+
+def _provided(provides: dict[str, tuple[str, ...]]) -> str:
+    """``reset modes: drop-database, none; extras: ...``: the kinds a plugin provides."""
+    kinds = [
+        f"{kind.replace('_', ' ')}: {', '.join(names)}" for kind, names in provides.items() if names
+    ]
+    return "; ".join(kinds) or "-"
 
 
 def _dumps(infos: list[dict[str, Any]], blocked: list[str]) -> str:
