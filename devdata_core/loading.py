@@ -24,14 +24,22 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import DatabaseError, connections, models, transaction
+from django.db import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    InternalError,
+    connections,
+    models,
+    transaction,
+)
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
-from .errors import DataFileError, DevdataError, shorten
+from .errors import DataFileError, DevdataError, describe, shorten
 from .keys import KeySet
 from .serialization import PLAIN_FIELDS, Row, stored_fields
-from .validation import UNFIT, BadValue, checker, column_acceptor, first_line, problem
+from .validation import UNFIT, BadValue, checker, column_acceptor, problem
 
 T = TypeVar("T")
 
@@ -402,6 +410,11 @@ class ValueChecker:
         return True
 
 
+#: Errors by which a database refuses a row: a constraint (integrity), a value (data), or
+#: a trigger that raises (PostgreSQL reports those as internal errors).
+_REFUSALS = (IntegrityError, DataError, InternalError)
+
+
 def insert_locating(
     database: str,
     rows: Sequence[T],
@@ -412,20 +425,22 @@ def insert_locating(
     time, each in a savepoint, to raise ``refused(row, error)`` for the first it refuses.
 
     So that a row the database refuses for a reason Django does not know (a CHECK
-    constraint, a trigger) is located in the export.
+    constraint, a trigger) is located in the export. Only refusals of a value or a row
+    are located: a lost connection, a timeout or a full disk is no row's fault, and is
+    raised as it is.
     """
     try:
         with transaction.atomic(using=database):
             insert(rows)
         return
-    except DatabaseError as exc:
+    except _REFUSALS as exc:
         if len(rows) == 1:
             raise refused(rows[0], exc) from None
     for row in rows:
         try:
             with transaction.atomic(using=database):
                 insert([row])
-        except DatabaseError as exc:
+        except _REFUSALS as exc:
             raise refused(row, exc) from None
 
 
@@ -437,5 +452,5 @@ def refused_row(
     return DataFileError(
         f"{where + ': ' if where else ''}{model._meta.label} pk {shorten(repr(pk))}: "
         "the database refused the row: "
-        f"{shorten(first_line(exc), 300)}{consequence}"
+        f"{shorten(describe(exc).rstrip('.'), 300)}{consequence}"
     )

@@ -153,8 +153,13 @@ def _text_without_nul(value: Any) -> None:
         )
 
 
+#: A NUL character as JSON writes it: ``\u0000`` after an even number of backslashes
+#: (an odd number would make it a backslash and the text ``u0000``).
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
 def _json_without_nul(encoder: type[json.JSONEncoder] | None, value: Any) -> None:
-    if "\\u0000" in json.dumps(value, cls=encoder):
+    if _JSON_NUL.search(json.dumps(value, cls=encoder)):
         raise ValueError("a string in it holds a NUL character, which PostgreSQL's JSON refuses")
 
 
