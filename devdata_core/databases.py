@@ -203,15 +203,19 @@ def _recreate_sqlite(connection: BaseDatabaseWrapper, name: str) -> None:
     if not is_sqlite_file(connection):
         _drop(connection, _relations(connection))
         return
-    for suffix in ("", *SQLITE_SIDE_FILES):
-        path = Path(f"{name}{suffix}")
-        try:
-            path.unlink(missing_ok=True)
-        except OSError as exc:
-            raise DevdataError(
-                f"cannot delete {path} ({exc.strerror}): is another program, such as a "
-                "dev server, using it? Nothing was imported"
-            ) from exc
+    try:
+        remove_sqlite_files(name)
+    except OSError as exc:
+        raise DevdataError(
+            f"cannot delete {exc.filename} ({exc.strerror}): is another program, such as a "
+            "dev server, using it? Nothing was imported"
+        ) from exc
+
+
+def remove_sqlite_files(name: str, suffixes: tuple[str, ...] = ("", *SQLITE_SIDE_FILES)) -> None:
+    """Delete SQLite file ``name`` and its journals (the files ``name + suffix``)."""
+    for suffix in suffixes:
+        Path(f"{name}{suffix}").unlink(missing_ok=True)
 
 
 class KeysIn(Lookup):

@@ -85,7 +85,14 @@ class _PostgresSide(_Side):
     def clear_leftovers(self) -> None:
         with databases.server_cursor(self.connection) as cursor:
             for name in (self.scratch, self.aside):
-                cursor.execute(databases.drop_database_sql(cursor, name))
+                try:
+                    cursor.execute(databases.drop_database_sql(cursor, name))
+                except DatabaseError as exc:
+                    raise DevdataError(
+                        f"cannot drop database {name!r}, which an earlier import of "
+                        f"{databases.describe(self.database)} left: {describe_error(exc)}; "
+                        "drop it as its owner, then import again; nothing was changed"
+                    ) from exc
 
     def create(self) -> None:
         suffix = self.connection.creation.sql_table_creation_suffix()
@@ -161,12 +168,8 @@ class _SqliteSide(_Side):
         self.path = Path(connections[database].settings_dict["NAME"])
         self.scratch = f"{self.path}.devdata-new"
 
-    def _unlink(self, name: str) -> None:
-        for suffix in ("", *databases.SQLITE_SIDE_FILES):
-            Path(f"{name}{suffix}").unlink(missing_ok=True)
-
     def clear_leftovers(self) -> None:
-        self._unlink(self.scratch)
+        databases.remove_sqlite_files(self.scratch)
 
     def create(self) -> None:
         """Nothing to do: SQLite creates the file when the import first connects."""
@@ -190,11 +193,10 @@ class _SqliteSide(_Side):
                 f"({exc}): is another program, such as a dev server, writing to it? Import "
                 "again once it is done; the old database is unchanged"
             ) from exc
-        for suffix in databases.SQLITE_SIDE_FILES:
-            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        databases.remove_sqlite_files(str(self.path), databases.SQLITE_SIDE_FILES)
 
     def drop_scratch(self) -> None:
-        self._unlink(self.scratch)
+        databases.remove_sqlite_files(self.scratch)
 
 
 def _checkpoint(path: Path) -> None:
@@ -238,17 +240,17 @@ def built_beside(database: str) -> Iterator[bool]:
     the block raises, the new database is dropped and the alias points at the old one.
     """
     connection = connections[database]
-    databases.refuse_in_transaction(database)
     side = _side(connection, database)
     if side is None:
         databases.recreate_database(database)
         yield False
         return
+    databases.refuse_in_transaction(database)
     side.clear_leftovers()
     side.create()
     settings = connection.settings_dict
     name = settings["NAME"]
-    connection.close()
+    _close(connection)
     settings["NAME"] = side.scratch
     try:
         yield True
@@ -269,5 +271,13 @@ def built_beside(database: str) -> Iterator[bool]:
 def _point_back(connection: BaseDatabaseWrapper, name: str) -> None:
     """Close the alias's connection to the new database and point it at ``name`` again."""
     with suppress(DatabaseError):
-        connection.close()
+        _close(connection)
     connection.settings_dict["NAME"] = name
+
+
+def _close(connection: BaseDatabaseWrapper) -> None:
+    """Close the alias's connection, and its pool (psycopg 3's ``OPTIONS["pool"]``), which
+    would otherwise keep serving connections to the database it was made for."""
+    connection.close()
+    if hasattr(connection, "close_pool"):
+        connection.close_pool()
