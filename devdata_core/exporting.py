@@ -809,10 +809,19 @@ def _keep_previous(
         label = name.rpartition("/")[0]
         if name == layout.MIGRATIONS or name.endswith(layout.PARTIAL_SUFFIX):
             continue
-        if label in taken and (not no_update or name == layout.pulled_name(label)):
+        # Files this run writes again are not kept: a strategy or extra (names without a
+        # directory) that writes in place would otherwise write through the link into
+        # the previous export.
+        exported_again = label in taken or not label
+        if exported_again and (not no_update or name == layout.pulled_name(label)):
             continue
         if previous is not None:
             found = manifest.problem(dest, by_name[name])
+            if found and not exported_again:
+                raise DevdataError(
+                    f"{found}, and this run does not export {label}: export it too (or "
+                    "everything); nothing was written"
+                )
             if found:
                 reporter.warn(f"{found}: not kept, exported again")
                 continue

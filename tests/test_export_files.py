@@ -189,6 +189,28 @@ def test_exporting_only_a_model_drops_rows_of_others_that_referenced_its_old_row
     assert site.pks(Photo) == {1}
 
 
+@pytest.mark.databases_only("sqlite")
+def test_exporting_only_a_model_refuses_to_keep_another_models_damaged_file(site):
+    """The other models' files are kept as they are, so one that no longer matches the
+    manifest cannot be kept, nor exported again by this run: the export refuses."""
+    User.objects.using(site.src).create(pk=1, username="u1")
+    Photo.objects.using(site.src).create(pk=1, user_id=1, taken_at=NOON)
+    site.export()
+    photos = site.export_dir / "photofeed.Photo" / "all.jsonl"
+    photos.write_text(photos.read_text() + photos.read_text())
+    before = {path: path.read_bytes() for path in site.export_dir.rglob("*") if path.is_file()}
+
+    with pytest.raises(CommandError) as error:
+        site.export("auth.User")
+
+    assert str(error.value) == (
+        f"{photos} has 2 rows where the manifest lists 1, and this run does not export "
+        "photofeed.Photo: export it too (or everything); nothing was written"
+    )
+    after = {path: path.read_bytes() for path in site.export_dir.rglob("*") if path.is_file()}
+    assert after == before
+
+
 def write_legacy_export(site, extra_migration):
     """An export as django-devdata 1.x wrote it: one JSON array per model and strategy."""
     for model, strategies in load_settings().strategies.items():
