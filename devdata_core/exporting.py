@@ -773,7 +773,7 @@ def _manifest(database: str, settings: DevdataSettings, root: Path, started: str
     connection = connections[database]
     return Manifest(
         format_version=manifest.FORMAT_VERSION,
-        versions=manifest.versions(),
+        versions=plugins.versions(),
         source={"vendor": connection.vendor, "database": str(connection.settings_dict["NAME"])},
         started=started,
         finished=_now(),

@@ -10,7 +10,6 @@ Exports without one (django-devdata 1.x, earlier devdata) still import, unverifi
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -18,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import layout, plugins
+from . import layout
 from .errors import DataFileError
 from .files import atomic_writer
 
@@ -137,15 +136,6 @@ def fingerprint(settings: DevdataSettings) -> dict[str, Any]:
             for e in settings.extra_strategies
         ],
     }
-
-
-def versions() -> dict[str, str]:
-    """devdata-core's version and those of the loaded plugins' distributions."""
-    found = {"devdata-core": importlib.metadata.version("devdata-core")}
-    for info in plugins.plugin_infos():
-        if info.distribution and info.version:
-            found[info.distribution] = info.version
-    return dict(sorted(found.items()))
 
 
 # Files -----------------------------------------------------------------------------

@@ -227,6 +227,14 @@ def plugin_infos() -> Iterator[PluginInfo]:
         )
 
 
+def versions() -> dict[str, str]:
+    """devdata-core's version and those of the loaded plugins' distributions, by name."""
+    get_plugin_manager()
+    found = {"devdata-core": importlib.metadata.version("devdata-core")}
+    found.update(_distributions.values())
+    return dict(sorted(found.items()))
+
+
 def blocked_plugins() -> list[str]:
     """Names blocked through ``DEVDATA_DISABLE_PLUGINS``."""
     return [name for name, plugin in get_plugin_manager().list_name_plugin() if plugin is None]
