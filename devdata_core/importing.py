@@ -1,8 +1,9 @@
 """The import engine: checks the export, resets the database, builds the schema and loads.
 
 Everything after the schema happens in one transaction: a failed import leaves no
-half-loaded data. The export is read once before the reset, so that a missing or
-corrupt file is reported while the old database is still there.
+half-loaded data. The export is verified against its manifest and every value checked
+before the reset, so that a missing, changed or corrupt file, or a value the database
+would refuse, is reported while the old database is still there.
 """
 
 from __future__ import annotations
@@ -308,7 +309,7 @@ def run_import(
 
     ``confirm`` is called after the export checks out and the import lock is taken,
     before anything is destroyed; it raises to abort. The reset mode's ``prepared``
-    wraps schema and load: ``drop-database`` builds them beside the old database.
+    wraps schema and load: a mode may build them beside the old database and swap.
     """
     plan = export_plan(settings)
     _, rows_in_file = verify_export(src, plan, database, reporter)

@@ -16,8 +16,8 @@ class DropDatabaseReset(Reset):
     The import builds the new database beside the old one and swaps it in once loaded,
     so that a failed or killed import leaves the old one as it was (PostgreSQL and SQLite
     files; MySQL drops and re-creates it in place). Needs a user allowed to create and
-    drop databases, as local development usually has. The sessions still on the old
-    database (a dev server) are ended.
+    drop databases, as local development usually has. On PostgreSQL the sessions still
+    on the old database (a dev server) are ended.
     """
 
     slug = "drop-database"
