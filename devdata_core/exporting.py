@@ -803,7 +803,7 @@ def _keep_previous(
         else manifest.file_names(dest)
     )
     if previous is None and names:
-        reporter.warn(f"{dest} has no {manifest.MANIFEST_FILE}: its files are kept unverified")
+        reporter.warn(f"{dest} has no {layout.MANIFEST}: its files are kept unverified")
     by_name = {entry.name: entry for entry in previous.entries} if previous else {}
     for name in names:
         label = name.rpartition("/")[0]

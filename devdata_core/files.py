@@ -10,14 +10,12 @@ from typing import TextIO
 
 from . import layout
 
-PARTIAL_SUFFIX = layout.PARTIAL_SUFFIX
-
 
 @contextmanager
 def atomic_writer(path: Path) -> Iterator[TextIO]:
     """Write ``path`` through a ``.partial`` file that replaces it only on success."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + PARTIAL_SUFFIX)
+    partial = path.with_name(path.name + layout.PARTIAL_SUFFIX)
     try:
         with partial.open("w", encoding="utf-8") as f:
             yield f

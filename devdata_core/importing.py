@@ -21,13 +21,13 @@ from django.core.serializers.base import DeserializedObject
 from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models import Model, Q, UniqueConstraint
 
-from . import databases, locks, manifest, plugins, schema
+from . import databases, layout, locks, manifest, plugins, schema
 from .errors import DataFileError, DevdataError, describe, guard
 from .extras import ExtraImport
 from .graph import strategy_graph
 from .keys import KeySet
 from .loading import TableLoader, ValueChecker, insert_locating, needs_instances, refused_row
-from .plan import PULLED_NAME, ExportPlan, export_plan, pulled_file
+from .plan import ExportPlan, export_plan, pulled_file
 from .reporting import Reporter, RunSummary
 from .reset_modes import Reset
 from .serialization import Row, deserialize, read_rows, stored_fields
@@ -337,7 +337,7 @@ def _build_and_load(
     database, src, reporter = run.database, run.src, run.reporter
     schema.build_schema(database, schema_mode)
     if source_state is None:
-        reporter.warn(f"{src / schema.MIGRATIONS_FILE} is missing: cannot compare migration states")
+        reporter.warn(f"{src / layout.MIGRATIONS} is missing: cannot compare migration states")
     else:
         for app, difference in schema.migration_differences(source_state, database).items():
             reporter.warn(
@@ -404,7 +404,7 @@ def _import_model(run: ImportRun, model: type[Model]) -> None:
         rows += _step(
             run,
             model,
-            PULLED_NAME,
+            layout.PULLED,
             run.rows_in_file.get(pulled),
             lambda database, src, model: load_file(model, pulled, database),
         )

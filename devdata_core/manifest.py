@@ -24,7 +24,6 @@ from .files import atomic_writer
 if TYPE_CHECKING:
     from .settings import DevdataSettings
 
-MANIFEST_FILE = layout.MANIFEST
 #: Bumped when the manifest or the export's layout changes incompatibly.
 FORMAT_VERSION = 1
 _CHUNK = 1 << 20
@@ -163,13 +162,13 @@ def file_names(root: Path) -> list[str]:
     return sorted(
         path.relative_to(root).as_posix()
         for path in root.rglob("*")
-        if path.is_file() and path.relative_to(root).as_posix() != MANIFEST_FILE
+        if path.is_file() and path.relative_to(root).as_posix() != layout.MANIFEST
     )
 
 
 def write(root: Path, manifest: Manifest) -> None:
     """Write ``<root>/manifest.json`` through a temporary file, synced before it is renamed."""
-    with atomic_writer(root / MANIFEST_FILE) as f:
+    with atomic_writer(root / layout.MANIFEST) as f:
         f.write(manifest.to_json())
         f.flush()
         os.fsync(f.fileno())
@@ -177,7 +176,7 @@ def write(root: Path, manifest: Manifest) -> None:
 
 def read(src: Path) -> Manifest | None:
     """The manifest of the export at ``src``; ``None`` if it has none."""
-    path = src / MANIFEST_FILE
+    path = src / layout.MANIFEST
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -218,7 +217,7 @@ def verify(src: Path, warn: Callable[[str], None]) -> Manifest | None:
     if manifest is None:
         if any(src.iterdir()):
             warn(
-                f"{src} has no {MANIFEST_FILE} (an export of django-devdata 1.x or of an "
+                f"{src} has no {layout.MANIFEST} (an export of django-devdata 1.x or of an "
                 "earlier devdata): it cannot be verified"
             )
         return None

@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 #: The file name (without suffix) of a model's rows that other rows pulled in; strategy
 #: names cannot start with "_", so it never clashes with a strategy's file.
-PULLED_NAME = layout.PULLED
 
 
 def pulled_file(dest: Path, label: str) -> Path:

@@ -25,8 +25,6 @@ from .errors import DataFileError
 from .files import atomic_writer
 from .serialization import ExportJSONEncoder
 
-MIGRATIONS_FILE = layout.MIGRATIONS
-
 SchemaMode = Literal["migrations", "models"]
 
 
@@ -41,13 +39,13 @@ def export_migration_state(database: str, dest: Path) -> None:
                 "app", "name", "applied"
             )
         ]
-    with atomic_writer(dest / MIGRATIONS_FILE) as f:
+    with atomic_writer(dest / layout.MIGRATIONS) as f:
         json.dump(rows, f, indent=2, cls=ExportJSONEncoder)
 
 
 def read_migration_state(src: Path) -> set[tuple[str, str]] | None:
     """The ``(app, name)`` migrations applied in the export's source, if it recorded them."""
-    path = src / MIGRATIONS_FILE
+    path = src / layout.MIGRATIONS
     if not path.is_file():
         return None
     try:

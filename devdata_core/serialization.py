@@ -26,8 +26,8 @@ from django.db import models
 from django.db.models import Field, JSONField, Model
 from django.utils.encoding import is_protected_type
 
+from . import layout
 from .errors import DataFileError
-from .strategies import LEGACY_DATA_SUFFIX
 
 Row = dict[str, Any]
 
@@ -272,7 +272,7 @@ def read_rows(path: Path, model: type[Model] | None = None) -> Iterator[tuple[in
 
     Given the ``model`` of the file, rows decode faster where its fields allow.
     """
-    if path.suffix == LEGACY_DATA_SUFFIX:
+    if path.suffix == layout.LEGACY_DATA_SUFFIX:
         yield from _read_legacy(path)
         return
     exact = model is None or not _holds_only_scalars(model)

@@ -16,9 +16,6 @@ from . import layout
 
 Logger = Callable[[str], None]
 
-DATA_SUFFIX = layout.DATA_SUFFIX
-LEGACY_DATA_SUFFIX = layout.LEGACY_DATA_SUFFIX
-
 
 class Strategy:
     """Base strategy: defines how to get data for a model into a fresh database."""
@@ -71,7 +68,7 @@ class Exportable:
     def existing_data_file(self, src: Path, app_model_label: str) -> Path | None:
         """The data file to import: this version's ``.jsonl``, or a 1.x ``.json`` array."""
         path = self.data_file(src, app_model_label)
-        for candidate in (path, path.with_suffix(LEGACY_DATA_SUFFIX)):
+        for candidate in (path, path.with_suffix(layout.LEGACY_DATA_SUFFIX)):
             if candidate.is_file():
                 return candidate
         return None
