@@ -318,8 +318,20 @@ def stream_mysql(queryset: QuerySet, columns: Sequence[str], chunk_size: int) ->
     by_key = queryset.model._base_manager.using(queryset.db).values_list(*columns)
     for start in range(0, len(keys), chunk_size):
         chunk = keys[start : start + chunk_size]
-        found = {row[index]: row for row in _unbuffered(by_key.filter(pk__in=chunk))}
-        yield from (found[key] for key in chunk if key in found)
+        found: dict[Any, Any] = {}
+        missing = chunk
+        while missing:
+            got = len(found)
+            found.update((row[index], row) for row in _unbuffered(by_key.filter(pk__in=missing)))
+            if len(found) == got:
+                raise DevdataError(
+                    f"{queryset.model._meta.label} row {missing[0]!r} came back from "
+                    f"{describe(queryset.db)} with its key but not by it, in one snapshot: "
+                    "a query on the raw connection may have cut its result short; "
+                    "the export was stopped and is incomplete"
+                )
+            missing = [key for key in missing if key not in found]
+        yield from (found[key] for key in chunk)
 
 
 def _unbuffered(queryset: QuerySet) -> Iterator[Any]:
@@ -329,7 +341,8 @@ def _unbuffered(queryset: QuerySet) -> Iterator[Any]:
     result can run no other query (anonymisers and natural keys query between rows), so
     before any other query on it the rest of the result is read into memory. A query
     that bypasses Django's cursors would cut the result short instead (PyMySQL drops the
-    rest); :func:`stream_mysql` then goes on after the last key it got.
+    rest); :func:`stream_mysql` then goes on after the last key it got, or asks again
+    for the keys that did not come back.
     """
     connection = connections[queryset.db]
     compiler = queryset.query.get_compiler(using=queryset.db)

@@ -351,6 +351,45 @@ def test_queries_between_rows_lose_no_row(site, monkeypatch):
     assert {row["fields"]["choice_text"] for row in rows} == {"150 questions"}
 
 
+def raw_query(value, expression, connection):
+    """A converter, as a custom field may have, that queries through the raw driver.
+
+    Django cannot see such a query: PyMySQL ends the streamed result at once, dropping
+    the rows the cursor has not fetched yet.
+    """
+    with connection.connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return value
+
+
+@pytest.mark.databases_only("mariadb")
+def test_a_result_cut_short_loses_no_row_and_repeats_none(site, monkeypatch):
+    """Rows by key are asked for again when their result is cut short.
+
+    200 rows a query, fetched 100 at a time: a raw query while the first 100 are
+    converted drops the next 100.
+    """
+    monkeypatch.setattr(exporting, "CHUNK_SIZE", 20)
+    monkeypatch.setattr(Choice._meta.get_field("votes"), "from_db_value", raw_query, raising=False)
+    make_polls(site, questions=150, choices=0)
+    Choice.objects.using(site.src).bulk_create(
+        Choice(pk=pk, question_id=(pk + 1) // 2, votes=(pk * 7) % 300) for pk in range(1, 301)
+    )
+    site.configure(
+        DEVDATA_STRATEGIES={
+            "polls.Choice": [LatestSampleQuerySetStrategy(name="top", count=250, order_by="-votes")]
+        }
+    )
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Previous unbuffered result was left incomplete")
+        site.export()
+
+    top = Choice.objects.using(site.src).order_by("-votes")[:250]
+    expected = list(top.values_list("pk", flat=True))
+    assert [row["pk"] for row in site.exported("polls.Choice")["top"]] == expected
+
+
 def test_a_strategy_that_selects_nothing_exports_nothing(site):
     """An empty ``pk__in`` makes no SQL at all (Django's ``EmptyResultSet``)."""
     make_polls(site)
