@@ -314,7 +314,7 @@ def stream_mysql(queryset: QuerySet, columns: Sequence[str], chunk_size: int) ->
             if last is None:
                 return
             chunk = rows.filter(pk__gt=last)[:chunk_size]
-    keys = [key for (key,) in _unbuffered(queryset.values_list("pk"))]
+    keys = [key for (key,) in _unbuffered(queryset.values_list("pk"), whole=True)]
     by_key = queryset.model._base_manager.using(queryset.db).values_list(*columns)
     for start in range(0, len(keys), chunk_size):
         chunk = keys[start : start + chunk_size]
@@ -325,16 +325,18 @@ def stream_mysql(queryset: QuerySet, columns: Sequence[str], chunk_size: int) ->
             found.update((row[index], row) for row in _unbuffered(by_key.filter(pk__in=missing)))
             if len(found) == got:
                 raise DevdataError(
-                    f"{queryset.model._meta.label} row {missing[0]!r} came back from "
-                    f"{describe(queryset.db)} with its key but not by it, in one snapshot: "
-                    "a query on the raw connection may have cut its result short; "
-                    "the export was stopped and is incomplete"
+                    f"{queryset.model._meta.label} row {missing[0]!r} in "
+                    f"{describe(queryset.db)} did not come back by its key, though the same "
+                    "snapshot listed it: a query through the raw driver connection cut the "
+                    "result short, or the key field's from_db_value does not round-trip; "
+                    "query through Django's connection.cursor() instead; the export stopped "
+                    "part-way"
                 )
             missing = [key for key in missing if key not in found]
         yield from (found[key] for key in chunk)
 
 
-def _unbuffered(queryset: QuerySet) -> Iterator[Any]:
+def _unbuffered(queryset: QuerySet, whole: bool = False) -> Iterator[Any]:
     """The rows of ``queryset`` through an unbuffered cursor on the alias's connection.
 
     The server sends rows while they are processed. A connection reading an unbuffered
@@ -342,7 +344,9 @@ def _unbuffered(queryset: QuerySet) -> Iterator[Any]:
     before any other query on it the rest of the result is read into memory. A query
     that bypasses Django's cursors would cut the result short instead (PyMySQL drops the
     rest); :func:`stream_mysql` then goes on after the last key it got, or asks again
-    for the keys that did not come back.
+    for the keys that did not come back. Keys come back in an order that cannot be
+    resumed, so with ``whole`` a result whose rows go through converters (a custom
+    field's code may run such a query) is read to its end before the first is converted.
     """
     connection = connections[queryset.db]
     compiler = queryset.query.get_compiler(using=queryset.db)
@@ -352,13 +356,17 @@ def _unbuffered(queryset: QuerySet) -> Iterator[Any]:
         return
     connection.ensure_connection()
     held: list[Any] = []
+    converted = compiler.get_converters(
+        [column for column, _, _ in compiler.select[: compiler.col_count]]
+    )
+    size = None if whole and converted else GET_ITERATOR_CHUNK_SIZE
 
     def drain(execute: Callable[..., Any], *args: Any) -> Any:
         held.extend(cursor.fetchall())
         return execute(*args)
 
     def batches() -> Iterator[Any]:
-        while rows := held.copy() or cursor.fetchmany(GET_ITERATOR_CHUNK_SIZE):
+        while rows := held.copy() or (cursor.fetchmany(size) if size else cursor.fetchall()):
             held.clear()
             yield rows
 
