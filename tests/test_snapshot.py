@@ -362,34 +362,63 @@ def raw_query(value, expression, connection):
     return value
 
 
-@pytest.mark.databases_only("mariadb")
-@pytest.mark.parametrize("field", ["votes", "id"])
-def test_a_result_cut_short_loses_no_row_and_repeats_none(site, monkeypatch, field):
-    """Rows by key are asked for again when their result is cut short, and keys
-    that go through a converter are read whole first.
+def make_choices(site, monkeypatch, field, converter):
+    """300 choices with distinct votes, whose ``field`` goes through ``converter``.
 
-    200 rows a query, fetched 100 at a time: a raw query while the first 100 are
-    converted drops the rest.
+    With CHUNK_SIZE 20, MySQL asks for 200 rows a query and fetches 100 at a time: a
+    raw query while the first 100 are converted drops the rest.
     """
     monkeypatch.setattr(exporting, "CHUNK_SIZE", 20)
-    monkeypatch.setattr(Choice._meta.get_field(field), "from_db_value", raw_query, raising=False)
+    monkeypatch.setattr(Choice._meta.get_field(field), "from_db_value", converter, raising=False)
     make_polls(site, questions=150, choices=0)
     Choice.objects.using(site.src).bulk_create(
         Choice(pk=pk, question_id=(pk + 1) // 2, votes=(pk * 7) % 300) for pk in range(1, 301)
     )
-    site.configure(
-        DEVDATA_STRATEGIES={
-            "polls.Choice": [LatestSampleQuerySetStrategy(name="top", count=250, order_by="-votes")]
-        }
-    )
+
+
+TOP = {"polls.Choice": [LatestSampleQuerySetStrategy(name="top", count=250, order_by="-votes")]}
+
+
+@pytest.mark.databases_only("mariadb")
+@pytest.mark.parametrize(
+    "field, strategies, name",
+    [("votes", TOP, "top"), ("id", TOP, "top"), ("votes", {}, "all")],
+    ids=["rows-by-key", "keys", "key-order"],
+)
+def test_a_result_cut_short_loses_no_row_and_repeats_none(
+    site, monkeypatch, field, strategies, name
+):
+    """Rows by key are asked for again, keys that go through a converter are read
+    whole first, rows in key order go on after the last one read."""
+    make_choices(site, monkeypatch, field, raw_query)
+    site.configure(DEVDATA_STRATEGIES=strategies)
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Previous unbuffered result was left incomplete")
         site.export()
 
-    top = Choice.objects.using(site.src).order_by("-votes")[:250]
-    expected = list(top.values_list("pk", flat=True))
-    assert [row["pk"] for row in site.exported("polls.Choice")["top"]] == expected
+    chosen = Choice.objects.using(site.src).order_by("-votes")[:250] if strategies else None
+    expected = list(chosen.values_list("pk", flat=True)) if chosen else list(range(1, 301))
+    assert [row["pk"] for row in site.exported("polls.Choice")[name]] == expected
+
+
+def shifted(value, expression, connection):
+    """A key converter that does not round-trip: the row is not found by its key."""
+    return value + 1000
+
+
+@pytest.mark.databases_only("mariadb")
+def test_a_row_that_does_not_come_back_by_its_key_stops_the_export(site, monkeypatch):
+    make_choices(site, monkeypatch, "id", shifted)
+    site.configure(DEVDATA_STRATEGIES=TOP)
+
+    with pytest.raises(DevdataError) as error:
+        site.export()
+
+    message = str(error.value)
+    assert message.startswith("polls.Choice row 1257 in database "), message
+    assert "did not come back by its key" in message, message
+    assert "\n" not in message.strip()
 
 
 def test_a_strategy_that_selects_nothing_exports_nothing(site):
