@@ -287,9 +287,9 @@ def stream_mysql(queryset: QuerySet, columns: Sequence[str], chunk_size: int) ->
     MySQL cursors hold a whole result in memory, so each query is kept to ``chunk_size``
     rows, read as it arrives (see :func:`_unbuffered`):
 
-    - unsliced, and ordered by nothing or by the primary key: in key order, each chunk
-      starting after the last key read (a range scan of the key's index), until one
-      comes back empty;
+    - unsliced, and ordered by nothing or by the primary key, not reversed: in key
+      order, each chunk starting after the last key read (a range scan of the key's
+      index), until one comes back empty;
     - otherwise (a sample, another order): first the primary keys, in the queryset's
       order, held in memory (the sample's keys, or one key per row); then the rows by
       key, a chunk at a time, put in that order.
@@ -300,6 +300,7 @@ def stream_mysql(queryset: QuerySet, columns: Sequence[str], chunk_size: int) ->
     ordering = query.order_by or (queryset.model._meta.ordering if query.default_ordering else ())
     if (
         not query.is_sliced
+        and query.standard_ordering  # not reversed
         and not query.combinator
         and not query.extra_order_by
         and list(ordering) in ([], ["pk"], [pk.name], [pk.attname])

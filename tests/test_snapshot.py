@@ -15,7 +15,11 @@ from test_streaming import table
 
 from devdata_core import exporting, hookimpl
 from devdata_core.errors import DevdataError
-from devdata_queryset import ExactQuerySetStrategy, LatestSampleQuerySetStrategy
+from devdata_queryset import (
+    ExactQuerySetStrategy,
+    LatestSampleQuerySetStrategy,
+    QuerySetStrategy,
+)
 from testsite.polls.models import Choice, Question
 
 pytestmark = pytest.mark.usefixtures("intact")
@@ -397,8 +401,8 @@ def test_a_result_cut_short_loses_no_row_and_repeats_none(
         warnings.filterwarnings("ignore", "Previous unbuffered result was left incomplete")
         site.export()
 
-    chosen = Choice.objects.using(site.src).order_by("-votes")[:250] if strategies else None
-    expected = list(chosen.values_list("pk", flat=True)) if chosen else list(range(1, 301))
+    top = Choice.objects.using(site.src).order_by("-votes")[:250].values_list("pk", flat=True)
+    expected = list(top) if strategies else list(range(1, 301))
     assert [row["pk"] for row in site.exported("polls.Choice")[name]] == expected
 
 
@@ -419,6 +423,29 @@ def test_a_row_that_does_not_come_back_by_its_key_stops_the_export(site, monkeyp
     assert message.startswith("polls.Choice row 1257 in database "), message
     assert "did not come back by its key" in message, message
     assert "\n" not in message.strip()
+
+
+class ReversedQuerySetStrategy(QuerySetStrategy):
+    """Every row, in reverse key order."""
+
+    def get_queryset(self, django_dbname, dest, model):
+        return super().get_queryset(django_dbname, dest, model).order_by("pk").reverse()
+
+
+def test_rows_in_reverse_key_order_come_in_that_order(site, monkeypatch):
+    """On MySQL ``reverse()`` keeps ``order_by("pk")`` but flips the direction: such
+    rows are read by key, not after the last key read (10 rows a query)."""
+    monkeypatch.setattr(exporting, "CHUNK_SIZE", 1)
+    make_polls(site, questions=25, choices=0)
+    site.configure(
+        DEVDATA_STRATEGIES={"polls.Question": [ReversedQuerySetStrategy(name="reversed")]}
+    )
+
+    site.export()
+
+    assert [row["pk"] for row in site.exported("polls.Question")["reversed"]] == list(
+        range(25, 0, -1)
+    )
 
 
 def test_a_strategy_that_selects_nothing_exports_nothing(site):
