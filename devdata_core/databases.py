@@ -357,10 +357,8 @@ def _unbuffered(queryset: QuerySet, whole: bool = False) -> Iterator[Any]:
         return
     connection.ensure_connection()
     held: list[Any] = []
-    converted = compiler.get_converters(
-        [column for column, _, _ in compiler.select[: compiler.col_count]]
-    )
-    size = None if whole and converted else GET_ITERATOR_CHUNK_SIZE
+    fields = [column for column, _, _ in compiler.select[: compiler.col_count]]
+    size = None if whole and compiler.get_converters(fields) else GET_ITERATOR_CHUNK_SIZE
 
     def drain(execute: Callable[..., Any], *args: Any) -> Any:
         held.extend(cursor.fetchall())
