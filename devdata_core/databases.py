@@ -291,9 +291,9 @@ def stream_mysql(queryset: QuerySet, columns: Sequence[str], chunk_size: int) ->
     MySQL cursors hold a whole result in memory, so each query is kept to ``chunk_size``
     rows, read as it arrives (see :func:`_unbuffered`):
 
-    - unsliced, and ordered by nothing or by the primary key: in key order, each chunk
-      starting after the last key read (a range scan of the key's index), until one
-      comes back empty;
+    - unsliced, and ordered by nothing or by the primary key, not reversed: in key
+      order, each chunk starting after the last key read (a range scan of the key's
+      index), until one comes back empty;
     - otherwise (a sample, another order): first the primary keys, in the queryset's
       order, held in memory (the sample's keys, or one key per row); then the rows by
       key, a chunk at a time, put in that order.
@@ -304,6 +304,7 @@ def stream_mysql(queryset: QuerySet, columns: Sequence[str], chunk_size: int) ->
     ordering = query.order_by or (queryset.model._meta.ordering if query.default_ordering else ())
     if (
         not query.is_sliced
+        and query.standard_ordering  # not reversed
         and not query.combinator
         and not query.extra_order_by
         and list(ordering) in ([], ["pk"], [pk.name], [pk.attname])
@@ -318,22 +319,39 @@ def stream_mysql(queryset: QuerySet, columns: Sequence[str], chunk_size: int) ->
             if last is None:
                 return
             chunk = rows.filter(pk__gt=last)[:chunk_size]
-    keys = [key for (key,) in _unbuffered(queryset.values_list("pk"))]
+    keys = [key for (key,) in _unbuffered(queryset.values_list("pk"), whole=True)]
     by_key = queryset.model._base_manager.using(queryset.db).values_list(*columns)
     for start in range(0, len(keys), chunk_size):
         chunk = keys[start : start + chunk_size]
-        found = {row[index]: row for row in _unbuffered(by_key.filter(pk__in=chunk))}
-        yield from (found[key] for key in chunk if key in found)
+        found: dict[Any, Any] = {}
+        missing = chunk
+        while missing:
+            got = len(found)
+            found.update((row[index], row) for row in _unbuffered(by_key.filter(pk__in=missing)))
+            if len(found) == got:
+                raise DevdataError(
+                    f"{queryset.model._meta.label} row {missing[0]!r} in "
+                    f"{describe(queryset.db)} did not come back by its key, though the same "
+                    "snapshot listed it: a query through the raw driver connection cut the "
+                    "result short, or the key field's from_db_value does not round-trip; "
+                    "query through Django's connection.cursor() instead; the export stopped "
+                    "part-way"
+                )
+            missing = [key for key in missing if key not in found]
+        yield from (found[key] for key in chunk)
 
 
-def _unbuffered(queryset: QuerySet) -> Iterator[Any]:
+def _unbuffered(queryset: QuerySet, whole: bool = False) -> Iterator[Any]:
     """The rows of ``queryset`` through an unbuffered cursor on the alias's connection.
 
     The server sends rows while they are processed. A connection reading an unbuffered
     result can run no other query (anonymisers and natural keys query between rows), so
     before any other query on it the rest of the result is read into memory. A query
     that bypasses Django's cursors would cut the result short instead (PyMySQL drops the
-    rest); :func:`stream_mysql` then goes on after the last key it got.
+    rest); :func:`stream_mysql` then goes on after the last key it got, or asks again
+    for the keys that did not come back. Keys come back in an order that cannot be
+    resumed, so with ``whole`` a result whose rows go through converters (a custom
+    field's code may run such a query) is read to its end before the first is converted.
     """
     connection = connections[queryset.db]
     compiler = queryset.query.get_compiler(using=queryset.db)
@@ -343,13 +361,15 @@ def _unbuffered(queryset: QuerySet) -> Iterator[Any]:
         return
     connection.ensure_connection()
     held: list[Any] = []
+    fields = [column for column, _, _ in compiler.select[: compiler.col_count]]
+    size = None if whole and compiler.get_converters(fields) else GET_ITERATOR_CHUNK_SIZE
 
     def drain(execute: Callable[..., Any], *args: Any) -> Any:
         held.extend(cursor.fetchall())
         return execute(*args)
 
     def batches() -> Iterator[Any]:
-        while rows := held.copy() or cursor.fetchmany(GET_ITERATOR_CHUNK_SIZE):
+        while rows := held.copy() or (cursor.fetchmany(size) if size else cursor.fetchall()):
             held.clear()
             yield rows
 

@@ -15,7 +15,11 @@ from test_streaming import table
 
 from devdata_core import exporting, hookimpl
 from devdata_core.errors import DevdataError
-from devdata_queryset import ExactQuerySetStrategy, LatestSampleQuerySetStrategy
+from devdata_queryset import (
+    ExactQuerySetStrategy,
+    LatestSampleQuerySetStrategy,
+    QuerySetStrategy,
+)
 from testsite.polls.models import Choice, Question
 
 pytestmark = pytest.mark.usefixtures("intact")
@@ -349,6 +353,99 @@ def test_queries_between_rows_lose_no_row(site, monkeypatch):
     rows = site.exported("polls.Choice")["all"]
     assert sorted(row["pk"] for row in rows) == sorted(site.pks(Choice, "src"))
     assert {row["fields"]["choice_text"] for row in rows} == {"150 questions"}
+
+
+def raw_query(value, expression, connection):
+    """A converter, as a custom field may have, that queries through the raw driver.
+
+    Django cannot see such a query: PyMySQL ends the streamed result at once, dropping
+    the rows the cursor has not fetched yet.
+    """
+    with connection.connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return value
+
+
+def make_choices(site, monkeypatch, field, converter):
+    """300 choices with distinct votes, whose ``field`` goes through ``converter``.
+
+    With CHUNK_SIZE 20, MySQL asks for 200 rows a query and fetches 100 at a time: a
+    raw query while the first 100 are converted drops the rest.
+    """
+    monkeypatch.setattr(exporting, "CHUNK_SIZE", 20)
+    monkeypatch.setattr(Choice._meta.get_field(field), "from_db_value", converter, raising=False)
+    make_polls(site, questions=150, choices=0)
+    Choice.objects.using(site.src).bulk_create(
+        Choice(pk=pk, question_id=(pk + 1) // 2, votes=(pk * 7) % 300) for pk in range(1, 301)
+    )
+
+
+TOP = {"polls.Choice": [LatestSampleQuerySetStrategy(name="top", count=250, order_by="-votes")]}
+
+
+@pytest.mark.databases_only("mariadb")
+@pytest.mark.parametrize(
+    "field, strategies, name",
+    [("votes", TOP, "top"), ("id", TOP, "top"), ("votes", {}, "all")],
+    ids=["rows-by-key", "keys", "key-order"],
+)
+def test_a_result_cut_short_loses_no_row_and_repeats_none(
+    site, monkeypatch, field, strategies, name
+):
+    """Rows by key are asked for again, keys that go through a converter are read
+    whole first, rows in key order go on after the last one read."""
+    make_choices(site, monkeypatch, field, raw_query)
+    site.configure(DEVDATA_STRATEGIES=strategies)
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Previous unbuffered result was left incomplete")
+        site.export()
+
+    top = Choice.objects.using(site.src).order_by("-votes")[:250].values_list("pk", flat=True)
+    expected = list(top) if strategies else list(range(1, 301))
+    assert [row["pk"] for row in site.exported("polls.Choice")[name]] == expected
+
+
+def shifted(value, expression, connection):
+    """A key converter that does not round-trip: the row is not found by its key."""
+    return value + 1000
+
+
+@pytest.mark.databases_only("mariadb")
+def test_a_row_that_does_not_come_back_by_its_key_stops_the_export(site, monkeypatch):
+    make_choices(site, monkeypatch, "id", shifted)
+    site.configure(DEVDATA_STRATEGIES=TOP)
+
+    with pytest.raises(DevdataError) as error:
+        site.export()
+
+    message = str(error.value)
+    assert message.startswith("polls.Choice row 1257 in database "), message
+    assert "did not come back by its key" in message, message
+    assert "\n" not in message.strip()
+
+
+class ReversedQuerySetStrategy(QuerySetStrategy):
+    """Every row, in reverse key order."""
+
+    def get_queryset(self, django_dbname, dest, model):
+        return super().get_queryset(django_dbname, dest, model).order_by("pk").reverse()
+
+
+def test_rows_in_reverse_key_order_come_in_that_order(site, monkeypatch):
+    """On MySQL ``reverse()`` keeps ``order_by("pk")`` but flips the direction: such
+    rows are read by key, not after the last key read (10 rows a query)."""
+    monkeypatch.setattr(exporting, "CHUNK_SIZE", 1)
+    make_polls(site, questions=25, choices=0)
+    site.configure(
+        DEVDATA_STRATEGIES={"polls.Question": [ReversedQuerySetStrategy(name="reversed")]}
+    )
+
+    site.export()
+
+    assert [row["pk"] for row in site.exported("polls.Question")["reversed"]] == list(
+        range(25, 0, -1)
+    )
 
 
 def test_a_strategy_that_selects_nothing_exports_nothing(site):
