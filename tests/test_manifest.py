@@ -191,6 +191,7 @@ def test_an_export_waits_to_swap_in_until_an_import_reading_its_directory_has_lo
     export = None
     try:
         site.wait_for_file(paused, importing)
+        assert check(site).returncode == 0  # readers share the directory
         export = site.start_cli(
             "devdata_export", str(site.export_dir), "--database", site.src, PYTHONUNBUFFERED="1"
         )
