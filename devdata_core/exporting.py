@@ -761,7 +761,7 @@ def export(
             finally:
                 run.pulled_files.close()
         manifest.write(work, _manifest(database, settings, work, started))
-        stage.commit()
+        stage.commit(reporter.info)
     return summary
 
 

@@ -21,7 +21,7 @@ from django.core.serializers.base import DeserializedObject
 from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models import Model, Q, UniqueConstraint
 
-from . import databases, layout, locks, manifest, plugins, schema
+from . import databases, layout, locks, manifest, plugins, schema, staging
 from .errors import DataFileError, DevdataError, describe, guard
 from .extras import ExtraImport
 from .graph import strategy_graph
@@ -312,19 +312,21 @@ def run_import(
     wraps schema and load: a mode may build them beside the old database and swap.
     """
     plan = export_plan(settings)
-    _, rows_in_file = verify_export(src, plan, database, reporter)
-    source_state = schema.read_migration_state(src)
-    with locks.one_import_at_a_time(database):
-        confirm()
-        with reset.prepared(database) as kept:
-            run = ImportRun(database, src, reporter, rows_in_file, plan)
-            if reset.destructive:
-                run.consequence += (
-                    " and the old database is unchanged"
-                    if kept
-                    else f" and the database is empty (--reset-mode={reset.slug} reset it)"
-                )
-            return _build_and_load(run, settings, schema_mode, source_state)
+    # No export swaps ``src`` between its verification and the end of its load.
+    with staging.reading(src):
+        _, rows_in_file = verify_export(src, plan, database, reporter)
+        source_state = schema.read_migration_state(src)
+        with locks.one_import_at_a_time(database):
+            confirm()
+            with reset.prepared(database) as kept:
+                run = ImportRun(database, src, reporter, rows_in_file, plan)
+                if reset.destructive:
+                    run.consequence += (
+                        " and the old database is unchanged"
+                        if kept
+                        else f" and the database is empty (--reset-mode={reset.slug} reset it)"
+                    )
+                return _build_and_load(run, settings, schema_mode, source_state)
 
 
 def _build_and_load(

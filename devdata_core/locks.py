@@ -8,20 +8,19 @@ killed import holds none.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import socket
 import time
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 from django.db import OperationalError, connections
 
-from . import databases
+from . import databases, files
 from .errors import DevdataError
 
 #: How long an import waits for the lock before refusing: a run killed a moment ago may
@@ -115,28 +114,14 @@ def _lock_mysql(cursor: Any, database: str, name: str) -> None:
 
 @contextmanager
 def _lock_file(database: str, path: Path) -> Iterator[None]:
-    """``flock`` on ``path``, which says which run holds it. The file stays: deleting a
-    lock file another run is about to lock would let two runs in."""
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise DevdataError(
-            f"cannot open the import lock {path} ({exc.strerror}); nothing was changed"
-        ) from exc
-    try:
-        deadline = time.monotonic() + WAIT_SECONDS
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() < deadline:
-                    time.sleep(0.1)
-                    continue
-                other = os.read(fd, 200).decode(errors="replace").strip()
-                raise _refusal(database, other or "it has just started") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, _this_run().encode(), 0)
+    """``flock`` on ``path``, which says which run holds it."""
+    with ExitStack() as held:
+        try:
+            held.enter_context(files.locked(path, wait=WAIT_SECONDS, holder=_this_run()))
+        except files.LockBusy as busy:
+            raise _refusal(database, busy.holder or "it has just started") from None
+        except OSError as exc:
+            raise DevdataError(
+                f"cannot open the import lock {path} ({exc.strerror}); nothing was changed"
+            ) from exc
         yield
-    finally:
-        os.close(fd)

@@ -6,23 +6,23 @@ written: on Linux with ``renameat2(RENAME_EXCHANGE)``; elsewhere by renaming the
 export aside and the new one in, with the aside copy put back by the next run if the
 process died in between. A kill at any moment leaves the previous complete export at
 ``dest``; the next run removes what the killed one left. A lock file beside ``dest``
-keeps two exports from writing to one directory at once.
+keeps two exports from writing to one directory at once; a read lock beside it keeps an
+export from swapping ``dest`` while an import reads it.
 """
 
 from __future__ import annotations
 
 import ctypes
 import errno
-import fcntl
 import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import layout
+from . import files, layout
 from .errors import DevdataError
 
 _AT_FDCWD = -100
@@ -40,13 +40,19 @@ class Stage:
     named: Path
     committed: bool = False
 
-    def commit(self) -> None:
-        """Put the staged export at ``dest`` in one step, then delete the old one."""
-        old = _swap(self.path, self.dest)
-        self.committed = True
-        _sync_directory(self.dest.parent)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+    def commit(self, info: Callable[[str], None]) -> None:
+        """Put the staged export at ``dest`` in one step, then delete the old one; wait for
+        imports reading ``dest`` first (:func:`reading`), saying so through ``info``."""
+
+        def waiting() -> None:
+            info(f"waiting for an import reading {self.named} to finish before replacing it")
+
+        with files.locked(_read_lock(self.dest), wait=None, waiting=waiting):
+            old = _swap(self.path, self.dest)
+            self.committed = True
+            _sync_directory(self.dest.parent)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
 
     def shown(self, path: Path) -> Path:
         """``path`` inside the stage as it will be called once the export is in place."""
@@ -101,36 +107,37 @@ def _holds_an_export(directory: Path) -> bool:
 
 @contextmanager
 def _locked(dest: Path) -> Iterator[None]:
-    """Hold the lock file beside ``dest``; refuse, naming its pid, if another run holds it.
-
-    The file goes when the run ends. A run that locked a file removed meanwhile tries
-    again on the new one, so two runs never hold two different files.
-    """
-    path = dest.parent / _hidden(dest, "lock")
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    """Hold the lock file beside ``dest``; refuse, naming its pid, if another run holds it."""
+    with ExitStack() as held:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            other = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
+            held.enter_context(
+                files.locked(dest.parent / _hidden(dest, "lock"), holder=f"{os.getpid()}\n")
+            )
+        except files.LockBusy as busy:
             raise DevdataError(
-                f"another devdata_export (pid {other}) is writing {dest}: wait for it to "
-                "finish, or export elsewhere; nothing was written"
+                f"another devdata_export (pid {busy.holder or 'unknown'}) is writing {dest}: "
+                "wait for it to finish, or export elsewhere; nothing was written"
             ) from None
-        try:
-            if os.fstat(fd).st_ino == os.stat(path).st_ino:
-                break
-        except FileNotFoundError:
-            pass
-        os.close(fd)
-    try:
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
-    finally:
-        path.unlink(missing_ok=True)
-        os.close(fd)
+
+
+@contextmanager
+def reading(src: Path) -> Iterator[None]:
+    """Keep an export from being swapped into ``src`` while an import reads it.
+
+    Imports hold the read lock beside ``src`` shared; an export holds it exclusive while it
+    swaps and removes the old export. Where the lock file cannot be made (a read-only
+    parent, no such directory) no export can swap ``src`` either, and none is held.
+    """
+    path = _read_lock(Path(os.path.realpath(src)))
+    with ExitStack() as held:
+        with suppress(OSError):
+            held.enter_context(files.locked(path, shared=True, wait=None))
+        yield
+
+
+def _read_lock(dest: Path) -> Path:
+    return dest.parent / _hidden(dest, "read-lock")
 
 
 def _recover(dest: Path) -> None:
@@ -156,7 +163,11 @@ def _swap(new: Path, dest: Path) -> Path | None:
         return new
     aside = dest.parent / f"{_hidden(dest, 'old')}-{os.getpid()}"
     os.rename(dest, aside)
-    os.rename(new, dest)
+    try:
+        os.rename(new, dest)
+    except BaseException:
+        os.rename(aside, dest)
+        raise
     return aside
 
 

@@ -32,8 +32,13 @@ def snapshot(directory):
 
 
 def beside_export(site):
-    """What lies next to the export directory: the export, no lock file or leftovers."""
-    return sorted(p.name for p in site.export_dir.parent.iterdir() if "export" in p.name)
+    """What lies next to the export directory: the export, no leftovers (the
+    lock files stay)."""
+    return sorted(
+        p.name
+        for p in site.export_dir.parent.iterdir()
+        if "export" in p.name and not p.name.endswith("lock")
+    )
 
 
 def staging_dirs(site):
@@ -156,6 +161,58 @@ def test_a_second_export_to_one_directory_refuses_while_the_first_runs(site, tmp
     )
     assert not site.export_dir.exists()
     site.export()
+    assert beside_export(site) == ["export"]
+
+
+@pytest.mark.databases_only("sqlite")
+def test_an_export_waits_to_swap_in_until_an_import_reading_its_directory_has_loaded(
+    site, tmp_path
+):
+    """The import loads the files it verified: an export to the same directory meanwhile
+    writes beside it and swaps in only once the import has committed."""
+    make_polls(site)
+    site.export()
+    before = snapshot(site.export_dir)
+    Question.objects.using(site.src).filter(pk=3).delete()
+    Question.objects.using(site.src).create(pk=4, question_text="q4", pub_date=NOON)
+    paused, resume = tmp_path / "paused", tmp_path / "resume"
+    importing = site.start_cli(
+        "devdata_import",
+        str(site.export_dir),
+        "--database",
+        site.dev,
+        "--no-input",
+        "--settings",
+        "testsite.settings_pausing",
+        DEVDATA_TEST_PAUSE="import",
+        DEVDATA_TEST_MARKER=str(paused),
+        DEVDATA_TEST_RESUME=str(resume),
+    )
+    export = None
+    try:
+        site.wait_for_file(paused, importing)
+        assert check(site).returncode == 0  # readers share the directory
+        export = site.start_cli(
+            "devdata_export", str(site.export_dir), "--database", site.src, PYTHONUNBUFFERED="1"
+        )
+        waiting = f"waiting for an import reading {site.export_dir} to finish before replacing it"
+        said = []
+        while waiting not in said and (line := export.stdout.readline().decode()):
+            said.append(line.rstrip("\n"))
+        assert waiting in said, said
+        # Its new export is written beside the old one, which the import still reads.
+        assert export.poll() is None
+        assert snapshot(site.export_dir) == before
+    finally:
+        resume.touch()
+        imported = importing.communicate(timeout=60)
+        exported = export.communicate(timeout=60) if export else None
+
+    assert importing.returncode == 0, imported[1].decode()
+    assert site.pks(Question) == {1, 2, 3}
+    assert export.returncode == 0, exported[1].decode()
+    assert waiting not in exported[0].decode()  # said once
+    assert site.exported_pks("polls.Question") == {1, 2, 4}
     assert beside_export(site) == ["export"]
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import CommandError
 from django.db import DatabaseError
 
-from ... import databases, plugins
+from ... import databases, plugins, staging
 from ...errors import DevdataError, PluginError, shorten
 from ...importing import run_import, verify_export
 from ...plan import export_plan
@@ -108,7 +108,8 @@ class Command(DevdataCommand):
         self, src: Path, settings: DevdataSettings, database: str, reporter: Reporter
     ) -> None:
         """Read and verify the export as an import would before its reset, and stop there."""
-        verified, rows = verify_export(src, export_plan(settings), database, reporter)
+        with staging.reading(src):
+            verified, rows = verify_export(src, export_plan(settings), database, reporter)
         files = f"{len(rows):,} data file{'' if len(rows) == 1 else 's'}"
         total = f"{sum(rows.values()):,} rows"
         if verified is None:
