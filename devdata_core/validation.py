@@ -99,7 +99,7 @@ def _limits(field: Field, connection: BaseDatabaseWrapper) -> list[Callable[[Any
     if isinstance(field, models.IntegerField):
         kind = field.get_internal_type()
         try:
-            low, high = connection.ops.integer_field_range(kind)
+            low, high = integer_range(connection, kind)
         except KeyError:
             pass
         else:
@@ -180,6 +180,17 @@ def first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
+def integer_range(connection: BaseDatabaseWrapper, kind: str) -> tuple[int | None, int | None]:
+    """The values a column of integer field type ``kind`` holds on ``connection``'s database.
+
+    SQLite stores every integer in 64 bits; Django before 5.0 reports no range for it.
+    """
+    low, high = connection.ops.integer_field_range(kind)
+    if connection.vendor == "sqlite" and low is None and high is None:
+        return (0 if kind.startswith("Positive") else -(2**63)), 2**63 - 1
+    return low, high
+
+
 def column_acceptor(
     field: Field, target: Field, connection: BaseDatabaseWrapper
 ) -> Callable[[list[Any]], bool] | None:
@@ -192,7 +203,7 @@ def column_acceptor(
     # Django's own fields of plain values take a value of their type as it is.
     unchanged = PLAIN_FIELDS.get(type(target))
     if unchanged is int:
-        low, high = connection.ops.integer_field_range(target.get_internal_type())
+        low, high = integer_range(connection, target.get_internal_type())
         if low is None or high is None:
             return None
         # MySQL refuses 0 as an automatic key: let :func:`checker` decide.
