@@ -107,25 +107,25 @@ class ExportRun:
     def __init__(
         self,
         database: str,
-        dest: Path,
+        stage: staging.Stage,
         plan: ExportPlan,
         models: Sequence[type[Model]],
         reporter: Reporter,
         anonymise: bool = True,
-        stage: staging.Stage | None = None,
     ) -> None:
         self.database = database
         self.stage = stage
-        #: What strategies and extras log through.
-        self.log = stage.log(reporter.info) if stage else reporter.info
-        self.dest = dest
+        #: What strategies and extras log through: paths named as they will be.
+        self.log = stage.log(reporter.info)
+        #: Where this run writes: the staging directory.
+        self.dest = stage.path
         self.plan = plan
         self.settings = plan.settings
         self.graph = plan.graph
         self.models = list(models)
         self.reporter = reporter
         self.anonymise = anonymise
-        self.anonymisation = Anonymisation(plan.settings, dest)
+        self.anonymisation = Anonymisation(plan.settings, self.dest)
         self.natural = NaturalKeys(database, plan.natural)
         self.summary = RunSummary("Exported")
         self.complete: set[type[Model]] = set()
@@ -138,7 +138,7 @@ class ExportRun:
         self.asked: dict[tuple[type[Model], str], set[Any]] = {}
         #: Models with a data file kept from an earlier export (``--no-update``).
         self.kept: set[type[Model]] = set()
-        self.pulled_files = PulledFiles(dest)
+        self.pulled_files = PulledFiles(self.dest)
         self._keys: dict[tuple[type[Model], str], KeySet] = {}
         self._referenced: dict[type[Model], set[str]] = {}
         self._content_types: dict[Any, type[Model] | None] = {}
@@ -385,7 +385,7 @@ class ExportRun:
             if existing is not None:
                 rows = self.adopt_file(concrete, existing, rules)
                 self.kept.add(concrete)
-                shown = self.stage.shown(existing) if self.stage else existing
+                shown = self.stage.shown(existing)
                 self.reporter.info(f"{label} ({strategy.name}): kept {shown} ({rows:,} rows)")
                 return rows
         total = queryset.count()
@@ -726,7 +726,7 @@ def export(
         work = stage.path
         if only or no_update:
             _keep_previous(stage, models, no_update, reporter)
-        run = ExportRun(database, work, plan, models, reporter, anonymise=not dry_run, stage=stage)
+        run = ExportRun(database, stage, plan, models, reporter, anonymise=not dry_run)
 
         def notify(hook: str, **kwargs: Any) -> None:
             if not dry_run:
