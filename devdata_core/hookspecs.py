@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from django.db.models import Model
 
     from .extras import ExtraExport, ExtraImport
+    from .references import DerivedReference
     from .reporting import RunSummary
     from .reset_modes import Reset
     from .strategies import Strategy
@@ -71,6 +72,17 @@ def devdata_reset_modes() -> Sequence[Reset]:
 
     Called when ``devdata_import`` starts; each mode's ``slug`` becomes a choice
     of ``--reset-mode``. Two plugins offering one slug is an error.
+    """
+
+
+@hookspec
+def devdata_references(model: type[Model]) -> Sequence[DerivedReference]:
+    """Return the references of ``model`` that are not foreign keys, as
+    :class:`~devdata_core.references.DerivedReference` objects (empty if none).
+
+    Called once per model when an export plan is built (every ``devdata_export``, and
+    ``--plan``). The export restricts by or pulls through each reference, by its
+    ``rule``, as it does for foreign keys.
     """
 
 
