@@ -27,11 +27,12 @@ from .extras import ExtraImport
 from .graph import strategy_graph
 from .keys import KeySet
 from .loading import TableLoader, ValueChecker, insert_locating, needs_instances, refused_row
+from .migration_rows import MigrationRows
 from .plan import ExportPlan, export_plan, pulled_file
 from .reporting import Reporter, RunSummary
 from .reset_modes import Reset
 from .serialization import Row, deserialize, read_rows, stored_fields
-from .settings import DevdataSettings, model_label
+from .settings import DevdataSettings, candidate_models, model_label
 from .strategies import Exportable
 
 #: Rows per INSERT statement of instances (fewer where the database limits parameters).
@@ -65,6 +66,8 @@ class ImportRun:
     prefilled: dict[type[Model], bool] = field(default_factory=dict)
     #: Called with the number of rows each insert loads, to move the progress bar.
     advance: Callable[[int], Any] = lambda rows: None
+    #: Rows that building the schema made, removed where the export does not hold them.
+    migration_rows: MigrationRows | None = None
 
     def loaded_keys(self, model: type[Model]) -> KeySet:
         concrete = model._meta.concrete_model
@@ -337,7 +340,14 @@ def _build_and_load(
 ) -> RunSummary:
     """Build the schema in the prepared database, and load the export in one transaction."""
     database, src, reporter = run.database, run.src, run.reporter
+    graph = strategy_graph(settings)
+    # Rows cached per process (content types by natural key) come from this database only.
+    caching = _cached_managers()
+    _clear(caching)
+    run.migration_rows = MigrationRows(database, graph.order, settings.keep_migration_rows)
     schema.build_schema(database, schema_mode)
+    _clear(caching)
+    run.migration_rows.schema_built()
     if source_state is None:
         reporter.warn(f"{src / layout.MIGRATIONS} is missing: cannot compare migration states")
     else:
@@ -346,7 +356,6 @@ def _build_and_load(
                 f"app {app!r} is at another migration state than the export's source: {difference}"
             )
 
-    graph = strategy_graph(settings)
     connection = connections[database]
     try:
         with _running(run), transaction.atomic(using=database):
@@ -361,6 +370,8 @@ def _build_and_load(
             with databases.foreign_keys_checked_at_end(connection, tables):
                 for model in graph.order:
                     _import_model(run, model)
+                    if model in caching:
+                        _clear(caching)
                 for extra in settings.extra_strategies:
                     if isinstance(extra, ExtraImport):
                         guard(
@@ -372,6 +383,11 @@ def _build_and_load(
                         )
             _reset_sequences(database, graph.order)
             connection.check_constraints(table_names=tables)
+            for label, rows in sorted(run.summary.removed_by_model.items()):
+                reporter.info(
+                    f"{label}: removed {rows:,} {'row' if rows == 1 else 'rows'} that the dev "
+                    "database's migrations made and the export does not hold"
+                )
             summary = run.summary.finish()
             plugins.call_hook("devdata_after_import", database=database, src=src, summary=summary)
     except IntegrityError as exc:
@@ -409,6 +425,10 @@ def _import_model(run: ImportRun, model: type[Model]) -> None:
             layout.PULLED,
             run.rows_in_file.get(pulled),
             lambda database, src, model: load_file(model, pulled, database),
+        )
+    if (exported or pulled.is_file()) and run.migration_rows is not None:
+        run.summary.removed_by_model.update(
+            run.migration_rows.remove(model, run.loaded_keys(model))
         )
     if run.unmatched.get(model):
         run.reporter.warn(
@@ -462,6 +482,23 @@ def _step(
             consequence=run.consequence,
         )
     return rows() - before
+
+
+def _cached_managers() -> dict[type[Model], Any]:
+    """Managers that cache rows per process (``clear_cache()``: content types, sites),
+    by model."""
+    managers = {m: m._default_manager for m in candidate_models()}
+    return {
+        m: manager
+        for m, manager in managers.items()
+        if callable(getattr(manager, "clear_cache", None))
+    }
+
+
+def _clear(managers: dict[type[Model], Any]) -> None:
+    """Empty the caches of ``managers``: the rows they cached may have changed."""
+    for manager in managers.values():
+        manager.clear_cache()
 
 
 def _reset_sequences(database: str, models: Sequence[type[Model]]) -> None:

@@ -135,14 +135,25 @@ class Columns:
         else:
             target, to_python = field, field.to_python
         unchanged, as_is = _unchanged(target, connection, copy)
+        stores_none = _stores_for_none(field, connection)
         if check:
             natural = field.is_relation and self._natural_keys(field) is not None
-            return checker(field, target, to_python, unchanged, natural, connection)
+            return checker(field, target, to_python, unchanged, natural, stores_none, connection)
         text = _copy_text(field) if copy else None
         if text is not None:
 
             def convert(value: Any) -> Any:
                 return null if value is None else text(to_python(value))
+
+            return convert
+
+        if stores_none:
+            # None goes through the field's conversion too, as Django's insert sends it.
+            def convert(value: Any) -> Any:
+                if type(value) is unchanged and (as_is is None or as_is(value)):
+                    return value
+                value = prepare(to_python(value), connection)
+                return null if value is None else value
 
             return convert
 
@@ -189,6 +200,28 @@ class Columns:
 _MISSING = object()
 _PK = operator.itemgetter("pk")
 _FIELDS = operator.itemgetter("fields")
+
+
+#: Methods by which a field converts its values for the database.
+_PREPARING = ("get_prep_value", "get_db_prep_value", "get_db_prep_save")
+
+
+def _stores_for_none(field: Field, connection: BaseDatabaseWrapper) -> bool:
+    """Whether ``field`` stores something other than NULL for ``None`` (a custom field
+    that stores ``''``, say). Django's own fields store NULL, so only a field whose
+    conversion is overridden outside Django is asked, once."""
+    if field.is_relation:
+        return False
+    for name in _PREPARING:
+        owner = next(c for c in type(field).__mro__ if name in vars(c))
+        if not owner.__module__.startswith("django."):
+            break
+    else:
+        return False
+    try:
+        return field.get_db_prep_save(field.to_python(None), connection) is not None
+    except UNFIT:
+        return False
 
 
 def _copy_text(field: Field) -> Callable[[Any], str] | None:

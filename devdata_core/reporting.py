@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +18,9 @@ class RunSummary:
 
     verb: str
     rows_by_model: dict[str, int] = field(default_factory=dict)
+    #: Rows removed per model label: those the dev database's migrations made that the
+    #: export does not hold (and rows their deletion cascaded to).
+    removed_by_model: Counter[str] = field(default_factory=Counter)
     started: float = field(default_factory=time.monotonic)
     seconds: float = 0.0
 

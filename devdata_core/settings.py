@@ -71,6 +71,8 @@ class DevdataSettings:
     field_anonymisers: dict[str, Anonymiser]
     model_anonymisers: dict[type[Model], dict[str, Anonymiser]]
     faker_locales: list[str] | None
+    #: Models whose rows made by the dev database's migrations stay beside the export's.
+    keep_migration_rows: frozenset[type[Model]] = frozenset()
 
 
 def load_settings() -> DevdataSettings:
@@ -84,6 +86,7 @@ def load_settings() -> DevdataSettings:
         field_anonymisers=_load_field_anonymisers(),
         model_anonymisers=_load_model_anonymisers(),
         faker_locales=_load_locales(),
+        keep_migration_rows=_load_keep_migration_rows(),
     )
     _check_referenced_fields_are_kept(loaded)
     return loaded
@@ -348,3 +351,21 @@ def _load_locales() -> list[str] | None:
     if not isinstance(locales, Sequence) or not all(isinstance(x, str) for x in locales):
         raise ConfigError(f"DEVDATA_FAKER_LOCALES must be a list of locale names, got {locales!r}")
     return list(locales)
+
+
+def _load_keep_migration_rows() -> frozenset[type[Model]]:
+    """``DEVDATA_KEEP_MIGRATION_ROWS``: labels of models whose migration-made rows stay."""
+    name = "DEVDATA_KEEP_MIGRATION_ROWS"
+    labels = getattr(django_settings, name, ())
+    if isinstance(labels, str) or not isinstance(labels, Sequence):
+        raise ConfigError(
+            f"{name} must be a list of model labels ('app_label.ModelName'), got {labels!r}"
+        )
+    models = set()
+    for index, label in enumerate(labels):
+        if not isinstance(label, str):
+            raise ConfigError(
+                f"{name}[{index}]: expected a model label ('app_label.ModelName'), got {label!r}"
+            )
+        models.add(resolve_model(label, name)._meta.concrete_model)
+    return frozenset(models)

@@ -62,14 +62,16 @@ def checker(
     to_python: Callable[[Any], Any],
     unchanged: type | None,
     natural: bool,
+    stores_none: bool,
     connection: BaseDatabaseWrapper,
 ) -> Callable[[Any], Any]:
     """A converter to the field's Python value that checks the column's limits too.
 
     ``natural``: the field may hold natural keys (lists), which only the load resolves.
+    ``stores_none``: the field's own conversion stores a value for ``None`` (not NULL).
     """
     limits = _limits(target, connection)
-    nullable = field.null
+    nullable = field.null or stores_none
 
     def convert(value: Any) -> Any:
         if type(value) is not unchanged:
