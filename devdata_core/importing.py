@@ -341,12 +341,13 @@ def _build_and_load(
     """Build the schema in the prepared database, and load the export in one transaction."""
     database, src, reporter = run.database, run.src, run.reporter
     graph = strategy_graph(settings)
-    # Rows cached per process (content types by natural key) come from this database only.
-    caching = _cached_managers()
-    _clear(caching)
+    # Rows that managers cache per process and alias (content types, which natural keys
+    # resolve to) may be another database's: this one was just reset, and post_migrate
+    # handlers read them too.
+    _clear_cached_rows()
     run.migration_rows = MigrationRows(database, graph.order, settings.keep_migration_rows)
     schema.build_schema(database, schema_mode)
-    _clear(caching)
+    _clear_cached_rows()
     run.migration_rows.schema_built()
     if source_state is None:
         reporter.warn(f"{src / layout.MIGRATIONS} is missing: cannot compare migration states")
@@ -370,8 +371,6 @@ def _build_and_load(
             with databases.foreign_keys_checked_at_end(connection, tables):
                 for model in graph.order:
                     _import_model(run, model)
-                    if model in caching:
-                        _clear(caching)
                 for extra in settings.extra_strategies:
                     if isinstance(extra, ExtraImport):
                         guard(
@@ -484,21 +483,13 @@ def _step(
     return rows() - before
 
 
-def _cached_managers() -> dict[type[Model], Any]:
-    """Managers that cache rows per process (``clear_cache()``: content types, sites),
-    by model."""
-    managers = {m: m._default_manager for m in candidate_models()}
-    return {
-        m: manager
-        for m, manager in managers.items()
-        if callable(getattr(manager, "clear_cache", None))
-    }
-
-
-def _clear(managers: dict[type[Model], Any]) -> None:
-    """Empty the caches of ``managers``: the rows they cached may have changed."""
-    for manager in managers.values():
-        manager.clear_cache()
+def _clear_cached_rows() -> None:
+    """Empty the caches of managers that keep rows per process (``clear_cache()``: content
+    types, sites). Migrations do not: they use historical models, with managers of their own."""
+    for model in candidate_models():
+        clear = getattr(model._default_manager, "clear_cache", None)
+        if callable(clear):
+            clear()
 
 
 def _reset_sequences(database: str, models: Sequence[type[Model]]) -> None:

@@ -18,6 +18,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.management import create_contenttypes
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import Site as DjangoSite
+from django.core.management import call_command
 from django.db import connections
 from test_fidelity import seed_every_table
 from test_streaming import InstanceQuerySetStrategy
@@ -265,7 +266,7 @@ def test_a_field_that_stores_blank_for_none_keeps_it(site, path):
 # Natural keys resolve against the dev database as it is ---------------------------------
 
 
-def test_natural_keys_resolve_against_the_content_types_the_import_loaded(site):
+def test_permissions_resolve_against_content_types_the_import_loads(site):
     """Content types exported too (production's ids kept, for ids held outside foreign
     keys): permissions, exported with their content types as natural keys, resolve against
     the content types as loaded, not the ones the migrations made, which a per-process
@@ -299,3 +300,30 @@ def test_natural_keys_resolve_against_the_content_types_the_import_loaded(site):
     ) == [(page_type, "view_page")]
     # What the process caches afterwards is what the dev database holds.
     assert ContentType.objects.db_manager(site.dev).get_for_model(Page).pk == page_type
+
+
+def test_natural_keys_do_not_resolve_through_a_stale_content_type_cache(site):
+    """One process imports twice, into dev databases that number content types differently
+    (the first was migrated by hand, the second by the import): the group's permission
+    still points at its own model, not at what the process cached from the first."""
+    src, dev = site.src, site.dev
+    moderators = Group.objects.using(src).create(pk=2, name="Moderators")
+    moderators.permissions.add(Permission.objects.using(src).get(codename="view_page"))
+    site.export()
+    databases.recreate_database(dev)
+    call_command("migrate", database=dev, verbosity=0)
+    ContentType.objects.using(dev).get(app_label="defaults", model="page").delete()
+    create_contenttypes(apps.get_app_config("defaults"), verbosity=0, using=dev)
+    create_permissions(apps.get_app_config("defaults"), verbosity=0, using=dev)
+    connections[dev].close()
+    site.import_("--reset-mode=none")
+    first = content_type(dev, Page).pk
+
+    site.import_()
+
+    assert content_type(dev, Page).pk != first
+    assert list(
+        Group.objects.using(dev)
+        .get(pk=2)
+        .permissions.values_list("content_type__app_label", "content_type__model", "codename")
+    ) == [("defaults", "page", "view_page")]
