@@ -23,7 +23,7 @@ from django.db.models import Model, ProtectedError, RestrictedError
 
 from .errors import DevdataError, shorten
 from .keys import KeySet
-from .settings import NATURAL_KEY_MODELS, model_label
+from .settings import NATURAL_KEY_MODELS, is_managed_table, model_label
 
 #: Keys per ``DELETE ... WHERE pk IN (...)``, well inside every database's parameter limit.
 _CHUNK = 500
@@ -46,23 +46,28 @@ class MigrationRows:
                 for m in models
                 if m._meta.concrete_model not in kept
                 and model_label(m._meta.concrete_model) not in NATURAL_KEY_MODELS
+                and is_managed_table(m)
             )
         )
-        tables = set(connections[database].introspection.table_names())
         #: Keys in tables that exist before the schema is built.
-        self._before = {m: self._keys(m) for m in self.models if m._meta.db_table in tables}
+        self._before = {m: self._keys(m) for m in self._existing()}
         #: Keys of the rows the schema's build made, per model, until they are removed.
         self.made: dict[type[Model], KeySet] = {}
 
+    def _existing(self) -> list[type[Model]]:
+        tables = set(connections[self.database].introspection.table_names())
+        return [m for m in self.models if m._meta.db_table in tables]
+
     def _keys(self, model: type[Model]) -> KeySet:
         keys = KeySet(model._meta.pk)
-        for pk in model._base_manager.using(self.database).values_list("pk", flat=True):
+        rows = model._base_manager.using(self.database).values_list("pk", flat=True)
+        for pk in rows.iterator(chunk_size=10_000):
             keys.add(pk)
         return keys
 
     def schema_built(self) -> None:
         """Note the rows that migrations and ``post_migrate`` made."""
-        for model in self.models:
+        for model in self._existing():
             before = self._before.get(model)
             made = KeySet(model._meta.pk)
             for pk in self._keys(model):
