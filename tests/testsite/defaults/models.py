@@ -17,7 +17,8 @@ class BlankAsNoneField(models.CharField):
         return super().to_python(value) or None
 
     def get_prep_value(self, value: Any) -> Any:
-        return "" if value is None else super().get_prep_value(value)
+        value = super().get_prep_value(value)
+        return "" if value is None else value
 
 
 class Page(models.Model):
