@@ -9,7 +9,7 @@ would refuse, is reported while the old database is still there.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -30,7 +30,7 @@ from .loading import TableLoader, ValueChecker, insert_locating, needs_instances
 from .plan import ExportPlan, export_plan, pulled_file
 from .reporting import Reporter, RunSummary
 from .reset_modes import Reset
-from .serialization import Row, deserialize, read_rows, stored_fields
+from .serialization import NaturalKeys, Row, deserialize, read_rows, stored_fields
 from .settings import DevdataSettings, model_label
 from .strategies import Exportable
 
@@ -109,17 +109,17 @@ def check_export(src: Path, plan: ExportPlan, database: str) -> dict[Path, int]:
                     f"{strategy.data_file(src, label)} is missing (strategy {strategy.name!r} of "
                     f"{label}): export it with devdata_export, or remove the strategy"
                 )
-            counts[path] = _count_rows(path, model, database)
+            counts[path] = _count_rows(path, model, database, plan)
         pulled = pulled_file(src, label)
         if pulled.is_file():
-            counts[pulled] = _count_rows(pulled, model, database)
+            counts[pulled] = _count_rows(pulled, model, database, plan)
     return counts
 
 
-def _count_rows(path: Path, model: type[Model], database: str) -> int:
+def _count_rows(path: Path, model: type[Model], database: str, plan: ExportPlan) -> int:
     expected = model._meta.label_lower
     concrete = model._meta.concrete_model
-    checker = ValueChecker(concrete, database, path)
+    checker = ValueChecker(concrete, database, path, plan.natural_columns.get(concrete, {}))
     count = 0
     batch: list[tuple[int, Row]] = []
     with _cycle_collector_paused():
@@ -167,14 +167,40 @@ def load_file(model: type[Model], path: Path, database: str) -> int:
     """
     run = current_run()
     concrete = model._meta.concrete_model
-    if run.prefilled_table(concrete) or needs_instances(concrete):
-        return load_objects(concrete, read_objects(path, database), database)
-    loader = TableLoader(concrete, database, path, run.consequence)
     rows = read_rows(path, concrete)
+    if natural_columns := run.plan.natural_columns.get(concrete):
+        rows = _natural_ids(run, concrete, rows, natural_columns)
+    if run.prefilled_table(concrete) or needs_instances(concrete):
+        return load_objects(concrete, deserialize(rows, path, database), database)
+    loader = TableLoader(concrete, database, path, run.consequence)
     count, unmatched = loader.load(rows, run.loaded_keys(concrete), run.advance)
     if unmatched:
         run.unmatched[concrete] = run.unmatched.get(concrete, 0) + unmatched
     return count
+
+
+def _natural_ids(
+    run: ImportRun,
+    model: type[Model],
+    rows: Iterable[tuple[int, Row]],
+    columns: Mapping[str, type[Model]],
+) -> Iterator[tuple[int, Row]]:
+    """Rows with the natural keys in plain ``columns`` (content type ids) made this
+    database's keys, read from its rows as they are now; a row whose key has no row
+    here is left out, as rows with such foreign keys are."""
+    natural = NaturalKeys(run.database, set(columns.values()))
+    names = [(model._meta.get_field(attname).name, target) for attname, target in columns.items()]
+    for number, row in rows:
+        fields = row["fields"]
+        for name, target in names:
+            key = fields.get(name)
+            if isinstance(key, list):
+                fields[name] = natural.key_of(target, key)
+                if fields[name] is None:
+                    run.unmatched[model] = run.unmatched.get(model, 0) + 1
+                    break
+        else:
+            yield number, row
 
 
 def load_objects(model: type[Model], objects: Iterable[DeserializedObject], database: str) -> int:
@@ -348,6 +374,10 @@ def _build_and_load(
 
     graph = strategy_graph(settings)
     connection = connections[database]
+    # Natural keys resolve against this database's rows as the reset left them: not
+    # through a cache that an earlier database filled (content types cache their ids).
+    for natural in run.plan.natural:
+        getattr(natural._default_manager, "clear_cache", lambda: None)()
     try:
         with _running(run), transaction.atomic(using=database):
             plugins.call_hook(

@@ -18,7 +18,7 @@ import functools
 import io
 import json
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -93,9 +93,17 @@ class Columns:
     """
 
     def __init__(
-        self, model: type[Model], connection: BaseDatabaseWrapper, copy: bool, check: bool = False
+        self,
+        model: type[Model],
+        connection: BaseDatabaseWrapper,
+        copy: bool,
+        check: bool = False,
+        natural_columns: Collection[str] = (),
     ) -> None:
         self.model = model
+        #: Plain columns that hold natural keys in the export (content type ids), which
+        #: the load resolves before the rows get here.
+        self.natural_columns = frozenset(natural_columns)
         self.connection = connection
         self.fields = stored_fields(model)
         pk = model._meta.pk
@@ -136,7 +144,9 @@ class Columns:
             target, to_python = field, field.to_python
         unchanged, as_is = _unchanged(target, connection, copy)
         if check:
-            natural = field.is_relation and self._natural_keys(field) is not None
+            natural = field.attname in self.natural_columns or (
+                field.is_relation and self._natural_keys(field) is not None
+            )
             return checker(field, target, to_python, unchanged, natural, connection)
         text = _copy_text(field) if copy else None
         if text is not None:
@@ -358,10 +368,14 @@ class ValueChecker:
     are checked one by one, to name the first bad one.
     """
 
-    def __init__(self, model: type[Model], database: str, path: Path) -> None:
+    def __init__(
+        self, model: type[Model], database: str, path: Path, natural_columns: Collection[str] = ()
+    ) -> None:
         connection = connections[database]
         self.path = path
-        self.columns = Columns(model, connection, copy=False, check=True)
+        self.columns = Columns(
+            model, connection, copy=False, check=True, natural_columns=natural_columns
+        )
         pk = model._meta.pk
         # The primary key first, then the other fields in order, as ``_accepted`` reads them.
         fields = sorted(self.columns.fields, key=lambda f: f is not pk)
