@@ -374,10 +374,6 @@ def _build_and_load(
 
     graph = strategy_graph(settings)
     connection = connections[database]
-    # Natural keys resolve against this database's rows as the reset left them: not
-    # through a cache that an earlier database filled (content types cache their ids).
-    for natural in run.plan.natural:
-        getattr(natural._default_manager, "clear_cache", lambda: None)()
     try:
         with _running(run), transaction.atomic(using=database):
             plugins.call_hook(

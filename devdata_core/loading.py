@@ -38,7 +38,8 @@ from django.db.models import Field, Model
 
 from .errors import DataFileError, DevdataError, describe, shorten
 from .keys import KeySet
-from .serialization import PLAIN_FIELDS, Row, stored_fields
+from .serialization import PLAIN_FIELDS, NaturalKeys, Row, stored_fields
+from .settings import NATURAL_KEY_MODELS
 from .validation import UNFIT, BadValue, checker, column_acceptor, problem
 
 T = TypeVar("T")
@@ -171,10 +172,22 @@ class Columns:
         return manager if hasattr(manager, "get_by_natural_key") else None
 
     def _foreign_key(self, field: Field, to_python: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        """``to_python`` of a foreign key's target, which also resolves natural keys."""
+        """``to_python`` of a foreign key's target, which also resolves natural keys.
+
+        Keys of content types and permissions are read from the database's rows when the
+        first is needed, never from the process-wide cache of content types, which an
+        earlier database (or one since changed) may have filled.
+        """
         manager = self._natural_keys(field)
         if manager is None:
             return to_python
+        target_model = field.related_model._meta.concrete_model
+        fresh = (
+            target_model._meta.label in NATURAL_KEY_MODELS
+            and field.target_field.primary_key
+            and hasattr(target_model, "natural_key")
+        )
+        rows = NaturalKeys(self.connection.alias, [target_model])
         natural: dict[tuple[Any, ...], Any] = {}
 
         def resolve(value: Any) -> Any:
@@ -182,13 +195,17 @@ class Columns:
                 return to_python(value)
             key = tuple(value)
             if key not in natural:
-                try:
-                    obj = manager.get_by_natural_key(*key)
-                except ObjectDoesNotExist:
-                    natural[key] = _MISSING
+                if fresh:
+                    found = rows.key_of(target_model, key)
+                    natural[key] = _MISSING if found is None else found
                 else:
-                    target = getattr(obj, field.remote_field.field_name)
-                    natural[key] = target.pk if isinstance(target, Model) else target
+                    try:
+                        obj = manager.get_by_natural_key(*key)
+                    except ObjectDoesNotExist:
+                        natural[key] = _MISSING
+                    else:
+                        target = getattr(obj, field.remote_field.field_name)
+                        natural[key] = target.pk if isinstance(target, Model) else target
             if natural[key] is _MISSING:
                 raise UnmatchedNaturalKey(key)
             return natural[key]
