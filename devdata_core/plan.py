@@ -14,9 +14,12 @@ References pull where:
 - the reference is a multi-table inheritance parent link: a child row comes with its
   parent row, and a parent row with its child rows.
 
-Generic foreign keys (``content_type`` + ``object_id``) restrict. References to
-content types and permissions (:data:`~devdata_core.settings.NATURAL_KEY_MODELS`) do
-neither: they are exported as natural keys and matched on import.
+Generic foreign keys (``content_type`` + ``object_id``, and the pairs that
+``DEVDATA_GENERIC_REFERENCES`` names) restrict. References that plugins declare
+(:mod:`devdata_core.references`) pull or restrict by their rule. References to content
+types and permissions (:data:`~devdata_core.settings.NATURAL_KEY_MODELS`) do neither:
+they are exported as natural keys and matched on import, and so are plain columns
+declared to hold their ids.
 """
 
 from __future__ import annotations
