@@ -529,6 +529,13 @@ class ExportRun:
                 value = _serialised(row, name)
                 if value is not None and (value := field.to_python(value)) not in keys:
                     request.add(value)
+        for follow in rules.following if rules is not None else ():
+            resolution = derived.Resolution(
+                self.database, [(tuple(range(len(follow.reference.columns))), follow)]
+            )
+            for _, values in _column_values(path, model, follow.reference.columns):
+                resolution.add(values)
+            resolution.finish()
         return rows
 
     # Pruning ----------------------------------------------------------------------
@@ -637,18 +644,14 @@ class ExportRun:
                 for name, field, keys in refs
             ) and all(points_at_exported(row, gref) for gref in generic)
 
-        def columns(path: Path, dref: DerivedReference) -> Iterator[tuple[int, Values]]:
-            fields = [(_field_name(model, c), _field(model, c).to_python) for c in dref.columns]
-            for number, row in read_rows(path, model):
-                yield number, tuple(convert(_serialised(row, name)) for name, convert in fields)
-
         removed_total = 0
         for path, target in self.files(model):
             # Read first: a file with nothing to drop is left as it is.
             failed = {number for number, row in read_rows(path, model) if not intact(row)}
             for dref in self.plan.derived.get(model, []):
                 keys = self.keyset(dref.target, dref.target_field)
-                failed |= derived.failing(dref, self.database, columns(path, dref), keys)
+                values = _column_values(path, model, dref.columns)
+                failed |= derived.failing(dref, self.database, values, keys)
             if not failed:
                 continue
             removed = []
@@ -707,6 +710,15 @@ def _field_name(model: type[Model], attname: str) -> str:
 def _serialised(row: Row, name: str) -> Any:
     """The value of field ``name`` (or ``pk``) in an export row."""
     return row["pk"] if name == "pk" else row["fields"].get(name)
+
+
+def _column_values(
+    path: Path, model: type[Model], columns: Sequence[str]
+) -> Iterator[tuple[int, Values]]:
+    """``(line number, values of columns)`` for the rows of an export file."""
+    fields = [(_field_name(model, c), _field(model, c).to_python) for c in columns]
+    for number, row in read_rows(path, model):
+        yield number, tuple(convert(_serialised(row, name)) for name, convert in fields)
 
 
 def keys_from_files(dest: Path, model: type[Model], attname: str | None = None) -> KeySet:

@@ -8,14 +8,17 @@ would refuse, is reported while the old database is still there.
 
 from __future__ import annotations
 
+import contextlib
 import gc
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.apps import apps
 from django.core.management.color import no_style
 from django.core.serializers.base import DeserializedObject
 from django.db import DatabaseError, IntegrityError, connections, transaction
@@ -154,7 +157,7 @@ def _cycle_collector_paused() -> Iterator[None]:
 
 def read_objects(path: Path, database: str) -> Iterator[DeserializedObject]:
     """Instances from an export file (``.jsonl``, or a 1.x ``.json`` array)."""
-    return deserialize(read_rows(path), path, database)
+    return deserialize(_with_dev_keys(read_rows(path)), path, database)
 
 
 def load_file(model: type[Model], path: Path, database: str) -> int:
@@ -167,9 +170,7 @@ def load_file(model: type[Model], path: Path, database: str) -> int:
     """
     run = current_run()
     concrete = model._meta.concrete_model
-    rows = read_rows(path, concrete)
-    if natural_columns := run.plan.natural_columns.get(concrete):
-        rows = _natural_ids(run, concrete, rows, natural_columns)
+    rows = _with_dev_keys(read_rows(path, concrete), concrete)
     if run.prefilled_table(concrete) or needs_instances(concrete):
         return load_objects(concrete, deserialize(rows, path, database), database)
     loader = TableLoader(concrete, database, path, run.consequence)
@@ -179,18 +180,32 @@ def load_file(model: type[Model], path: Path, database: str) -> int:
     return count
 
 
-def _natural_ids(
-    run: ImportRun,
-    model: type[Model],
-    rows: Iterable[tuple[int, Row]],
-    columns: Mapping[str, type[Model]],
+def _with_dev_keys(
+    rows: Iterator[tuple[int, Row]], model: type[Model] | None = None
 ) -> Iterator[tuple[int, Row]]:
-    """Rows with the natural keys in plain ``columns`` (content type ids) made this
-    database's keys, read from its rows as they are now; a row whose key has no row
-    here is left out, as rows with such foreign keys are."""
+    """The rows of one model's file, with the natural keys in its plain columns that
+    hold content type ids (``ExportPlan.natural_columns``) made this database's keys,
+    read from its rows as they are now. A row whose key has no row here is left out, as
+    rows with such foreign keys are. ``model``: the file's, if known (else its first row's).
+    """
+    run = _current.get()
+    first = next(rows, None)
+    if first is None:
+        return
+    columns = None
+    if run is not None and run.plan.natural_columns:
+        if model is None:
+            # An unknown model: the deserializer names it.
+            with contextlib.suppress(LookupError, ValueError):
+                model = apps.get_model(first[1]["model"])._meta.concrete_model
+        columns = run.plan.natural_columns.get(model)
+    if not columns:
+        yield first
+        yield from rows
+        return
     natural = NaturalKeys(run.database, set(columns.values()))
     names = [(model._meta.get_field(attname).name, target) for attname, target in columns.items()]
-    for number, row in rows:
+    for number, row in itertools.chain([first], rows):
         fields = row["fields"]
         for name, target in names:
             key = fields.get(name)

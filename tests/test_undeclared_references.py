@@ -101,6 +101,23 @@ def test_hook_devdata_references(site, devdata_plugin):
     assert codes == {"a": "", "b": "a", "c": "b"}
 
 
+def test_a_kept_file_still_brings_its_ancestors(site, devdata_plugin):
+    """``--no-update`` keeps the sampled documents' file; their ancestors are pulled again."""
+    devdata_plugin(DocumentTree(), name="document-tree")
+    seed_documents(site)
+    site.configure(
+        DEVDATA_STRATEGIES={"audit.Document": [ExactQuerySetStrategy(name="one", pks=[3])]},
+        DEVDATA_DEFAULT_STRATEGY=QuerySetStrategy(name="all"),
+    )
+    site.export()
+
+    site.export(no_update=True)
+
+    assert {row["pk"] for row in site.exported("audit.Document")["_pulled"]} == {1, 2}
+    site.import_()
+    assert site.pks(Document) == {1, 2, 3}
+
+
 def test_a_full_export_keeps_every_tree_and_drops_what_names_nothing(site, devdata_plugin):
     devdata_plugin(DocumentTree(), name="document-tree")
     seed_documents(site)
