@@ -304,6 +304,38 @@ def test_a_full_copy_keeps_every_record_pointing_at_the_same_objects(site):
     assert records(site, site.dev) == ({r for r in log if r[0] != 25}, index)
 
 
+class LogContentTypes:
+    """A plugin that says the log's integer column holds content type ids."""
+
+    @hookimpl
+    def devdata_references(self, model):
+        if model is not LogEntry:
+            return []
+        return [
+            DerivedReference(
+                LogEntry, ContentType, "id", ("content_type_id",), by_code, name="content type"
+            )
+        ]
+
+
+def test_a_plugin_declares_a_column_of_content_type_ids(site, devdata_plugin):
+    devdata_plugin(LogContentTypes(), name="log-content-types")
+    seed_records(site)
+    site.configure(DEVDATA_STRATEGIES={}, DEVDATA_DEFAULT_STRATEGY=QuerySetStrategy(name="all"))
+
+    site.roundtrip()
+
+    assert content_type(site.src, Customer).pk != content_type(site.dev, Customer).pk
+    # Remapped, not restricted: without DEVDATA_GENERIC_REFERENCES, 25 (customer 9) stays.
+    assert records(site, site.dev)[0] == records(site, site.src)[0]
+    assert {
+        tuple(r["fields"]["content_type_id"]) for r in site.exported("audit.LogEntry")["all"]
+    } == {
+        ("audit", "document"),
+        ("shop", "customer"),
+    }
+
+
 class RemakesContentTypes:
     """Renames the dev database's content type of customers after caching it, and makes
     a new one, as a project's own ``post_migrate`` handler might: the cache then holds
