@@ -206,7 +206,9 @@ class ExportPlan:
             str(dref)
             for other in self.order
             for dref in self.derived.get(other, [])
-            if dref.rule == "pull" and dref.target is model and self.sources(other)
+            if dref.rule == "pull"
+            and dref.target._meta.concrete_model is model
+            and self.sources(other)
         ]
         if pulled_by:
             lines.append(f"pulled by {', '.join(pulled_by)}")
@@ -280,8 +282,8 @@ def export_plan(settings: DevdataSettings) -> ExportPlan:
 def _derived_references(
     models: list[type[Model]], natural: frozenset[type[Model]]
 ) -> tuple[dict[type[Model], list[DerivedReference]], dict[type[Model], dict[str, type[Model]]]]:
-    """What plugins declare per model: references among the taken models, and plain
-    columns that hold keys of natural-key models (a content type id in an integer)."""
+    """What plugins declare per model: references to other rows, and plain columns that
+    hold keys of natural-key models (a content type id in an integer column)."""
     derived: dict[type[Model], list[DerivedReference]] = {}
     natural_columns: dict[type[Model], dict[str, type[Model]]] = {}
     for m in models:
