@@ -24,7 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import connections
 from django.db.models import F, Field, Model, Q, QuerySet
 
-from . import databases, layout, manifest, plugins, schema, snapshot, staging
+from . import databases, derived, layout, manifest, plugins, schema, snapshot, staging
 from .anonymisation import Anonymisation
 from .errors import DevdataError, guard
 from .extras import ExtraExport
@@ -33,6 +33,7 @@ from .graph import Reference
 from .keys import KeySet
 from .manifest import Manifest
 from .plan import ExportPlan, GenericReference, export_plan, pulled_file
+from .references import DerivedReference
 from .reporting import Progress, Reporter, RunSummary
 from .serialization import (
     NaturalKeys,
@@ -72,6 +73,8 @@ class RowRules:
     keys: list[tuple[str, KeySet]]
     #: Key sets of child models (multi-table inheritance) whose rows the row brings.
     children: list[tuple[KeySet, set[Any]]]
+    #: References plugins declare, resolved once the rows are written.
+    following: list[derived.Following]
 
     def indexed(self, columns: Sequence[str]) -> IndexedRules:
         """The same rules for rows fetched as tuples of ``columns``: attnames become indexes."""
@@ -86,6 +89,10 @@ class RowRules:
             ],
             keys=[(index(attname), keys) for attname, keys in self.keys],
             children=self.children,
+            following=[
+                (tuple(index(c) for c in follow.reference.columns), follow)
+                for follow in self.following
+            ],
         )
 
 
@@ -99,6 +106,7 @@ class IndexedRules:
     generic: list[tuple[int, int, set[tuple[type[Model], Any]]]]
     keys: list[tuple[int, KeySet]]
     children: list[tuple[KeySet, set[Any]]]
+    following: list[tuple[tuple[int, ...], derived.Following]]
 
 
 class ExportRun:
@@ -126,13 +134,14 @@ class ExportRun:
         self.reporter = reporter
         self.anonymise = anonymise
         self.anonymisation = Anonymisation(plan.settings, self.dest)
-        self.natural = NaturalKeys(database, plan.natural)
+        self.natural = NaturalKeys(database, plan.natural, plan.natural_columns)
         self.summary = RunSummary("Exported")
         self.complete: set[type[Model]] = set()
         #: Models whose rows this run has taken so far (their own and pulled ones).
         self.done: set[type[Model]] = set()
         self.pending: dict[Reference, set[Any]] = {}
         self.generic_pending: dict[GenericReference, set[tuple[type[Model], Any]]] = {}
+        self.derived_pending: dict[DerivedReference, set[Any]] = {}
         #: Values of a key of a model that pulled references ask for, and those asked already.
         self.requests: dict[tuple[type[Model], str], set[Any]] = {}
         self.asked: dict[tuple[type[Model], str], set[Any]] = {}
@@ -145,6 +154,10 @@ class ExportRun:
         for refs in self.graph.references.values():
             for ref in refs:
                 self._referenced.setdefault(ref.target, set()).add(ref.target_field)
+        for drefs in plan.derived.values():
+            for dref in drefs:
+                target = dref.target._meta.concrete_model
+                self._referenced.setdefault(target, set()).add(dref.target_field)
 
     # Keys -------------------------------------------------------------------
 
@@ -177,8 +190,13 @@ class ExportRun:
         if content_type not in self._content_types:
             from django.contrib.contenttypes.models import ContentType
 
-            model = ContentType.objects.db_manager(self.database).get_for_id(content_type)
-            model_class = model.model_class()
+            try:
+                found = ContentType.objects.db_manager(self.database).get_for_id(content_type)
+            except ContentType.DoesNotExist:
+                # An id in a plain integer column that no content type has.
+                self._content_types[content_type] = None
+                return None
+            model_class = found.model_class()
             self._content_types[content_type] = (
                 model_class._meta.concrete_model if model_class else None
             )
@@ -221,6 +239,19 @@ class ExportRun:
             ],
             keys=[(name, self.keyset(model, name)) for name in self.key_fields(model)],
             children=children,
+            following=[self._following(dref) for dref in self.plan.derived.get(model, [])],
+        )
+
+    def _following(self, dref: DerivedReference) -> derived.Following:
+        target = dref.target._meta.concrete_model
+        pulls = dref.rule == "pull" and target in self.models
+        return derived.Following(
+            reference=dref,
+            keys=self.keyset(target, dref.target_field),
+            waiting=self.derived_pending.setdefault(dref, set()),
+            request=(
+                self.requests.setdefault((target, dref.target_field), set()) if pulls else None
+            ),
         )
 
     def _always_intact(self, ref: Reference) -> bool:
@@ -339,6 +370,8 @@ class ExportRun:
         pk = columns.index(model._meta.pk.attname)
         serialize, write = serializer.serialize, out.write
         allowed = self._allowed if indexed.generic or indexed.pending or indexed.pulls else None
+        following = indexed.following
+        resolution = derived.Resolution(self.database, following) if following else None
         written = selected = 0
         # Closed when the loop ends early, so the database cursor goes at once.
         rows = self.rows(queryset, columns)
@@ -365,12 +398,16 @@ class ExportRun:
                 for child_keys, request in indexed.children:
                     if values[pk] not in child_keys:
                         request.add(values[pk])
+                if resolution:
+                    resolution.add(values)
                 written += 1
                 if not written % CHUNK_SIZE:
                     bar.update(CHUNK_SIZE)
         finally:
             rows.close()
             bar.update(written % CHUNK_SIZE)
+        if resolution:
+            resolution.finish()
         return written
 
     def export_queryset(
@@ -492,6 +529,13 @@ class ExportRun:
                 value = _serialised(row, name)
                 if value is not None and (value := field.to_python(value)) not in keys:
                     request.add(value)
+        for follow in rules.following if rules is not None else ():
+            resolution = derived.Resolution(
+                self.database, [(tuple(range(len(follow.reference.columns))), follow)]
+            )
+            for _, values in _column_values(path, model, follow.reference.columns):
+                resolution.add(values)
+            resolution.finish()
         return rows
 
     # Pruning ----------------------------------------------------------------------
@@ -519,6 +563,10 @@ class ExportRun:
         for gref, pointed in self.generic_pending.items():
             if any(object_id not in self.keyset(target) for target, object_id in pointed):
                 enqueue(gref.model)
+        for dref, waiting in self.derived_pending.items():
+            target = dref.target._meta.concrete_model
+            if any(key not in self.keyset(target, dref.target_field) for key in waiting):
+                enqueue(dref.model._meta.concrete_model)
         taken = set(self.models)
         for model in self.models:
             for ref in self.graph.referencing(model):
@@ -534,6 +582,9 @@ class ExportRun:
                     enqueue(ref.model)
                 for other, grefs in self.plan.generic.items():
                     if grefs:
+                        enqueue(other)
+                for other, drefs in self.plan.derived.items():
+                    if any(d.target._meta.concrete_model is model for d in drefs):
                         enqueue(other)
         for model, removed in dropped.items():
             label = model_label(model)
@@ -596,12 +647,19 @@ class ExportRun:
         removed_total = 0
         for path, target in self.files(model):
             # Read first: a file with nothing to drop is left as it is.
-            removed = [row for _, row in read_rows(path, model) if not intact(row)]
-            if not removed:
+            failed = {number for number, row in read_rows(path, model) if not intact(row)}
+            for dref in self.plan.derived.get(model, []):
+                keys = self.keyset(dref.target, dref.target_field)
+                values = _column_values(path, model, dref.columns)
+                failed |= derived.failing(dref, self.database, values, keys)
+            if not failed:
                 continue
+            removed = []
             with atomic_writer(target) as out:
-                for _, row in read_rows(path, model):
-                    if intact(row):
+                for number, row in read_rows(path, model):
+                    if number in failed:
+                        removed.append(row)
+                    else:
                         out.write(encode(row))
             if path != target:
                 path.unlink()
@@ -652,6 +710,15 @@ def _field_name(model: type[Model], attname: str) -> str:
 def _serialised(row: Row, name: str) -> Any:
     """The value of field ``name`` (or ``pk``) in an export row."""
     return row["pk"] if name == "pk" else row["fields"].get(name)
+
+
+def _column_values(
+    path: Path, model: type[Model], columns: Sequence[str]
+) -> Iterator[tuple[int, Values]]:
+    """``(line number, values of columns)`` for the rows of an export file."""
+    fields = [(_field_name(model, c), _field(model, c).to_python) for c in columns]
+    for number, row in read_rows(path, model):
+        yield number, tuple(convert(_serialised(row, name)) for name, convert in fields)
 
 
 def keys_from_files(dest: Path, model: type[Model], attname: str | None = None) -> KeySet:

@@ -88,12 +88,15 @@ def build_graph(
     pulls: Iterable[Reference] = (),
     ignored: Iterable[type[Model]] = (),
     late: Iterable[type[Model]] = (),
+    hints: Mapping[type[Model], Iterable[type[Model]]] = {},
 ) -> ModelGraph:
     """Order ``models`` so that each comes after what it references, breaking cycles.
 
     ``pulls`` are references whose target comes after the referencing model;
     references to ``ignored`` models play no part; ``late`` models are taken as late as
-    the order allows.
+    the order allows. ``hints`` are models each should come after where nothing says
+    otherwise (references the ORM does not declare): they yield to every cycle they
+    are part of, since what they stand for is checked once the export is complete.
     """
     members = set(models)
     ignored = set(ignored)
@@ -108,6 +111,7 @@ def build_graph(
         model: (_soft_dependencies(model, depends_on.get(model, ())) & members) - {model}
         for model in models
     }
+    hinted = {model: (set(hints.get(model, ())) & members) - {model} for model in models}
 
     def edges(model: type[Model]) -> set[type[Model]]:
         hard = {
@@ -116,9 +120,11 @@ def build_graph(
             if r.target in members and r not in deferred and r not in pulled
         }
         pullers = {r.model for r in pulled_into[model] if r not in loose}
-        return hard | pullers | soft[model]
+        return hard | pullers | soft[model] | hinted[model]
 
     for component in _cycles(models, edges):
+        for m in component:
+            hinted[m] -= component
         # A strategy's depends_on is kept (a reverse-relationship strategy needs the
         # referencing model first) unless the hints contradict one another.
         if _cyclic_within(component, lambda m: soft[m]):

@@ -8,7 +8,9 @@ would refuse, is reported while the old database is still there.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.apps import apps
 from django.core.management.color import no_style
 from django.core.serializers.base import DeserializedObject
 from django.db import DatabaseError, IntegrityError, connections, transaction
@@ -31,7 +34,7 @@ from .migration_rows import MigrationRows
 from .plan import ExportPlan, export_plan, pulled_file
 from .reporting import Reporter, RunSummary
 from .reset_modes import Reset
-from .serialization import Row, deserialize, read_rows, stored_fields
+from .serialization import NaturalKeys, Row, deserialize, read_rows, stored_fields
 from .settings import DevdataSettings, candidate_models, model_label
 from .strategies import Exportable
 
@@ -112,17 +115,17 @@ def check_export(src: Path, plan: ExportPlan, database: str) -> dict[Path, int]:
                     f"{strategy.data_file(src, label)} is missing (strategy {strategy.name!r} of "
                     f"{label}): export it with devdata_export, or remove the strategy"
                 )
-            counts[path] = _count_rows(path, model, database)
+            counts[path] = _count_rows(path, model, database, plan)
         pulled = pulled_file(src, label)
         if pulled.is_file():
-            counts[pulled] = _count_rows(pulled, model, database)
+            counts[pulled] = _count_rows(pulled, model, database, plan)
     return counts
 
 
-def _count_rows(path: Path, model: type[Model], database: str) -> int:
+def _count_rows(path: Path, model: type[Model], database: str, plan: ExportPlan) -> int:
     expected = model._meta.label_lower
     concrete = model._meta.concrete_model
-    checker = ValueChecker(concrete, database, path)
+    checker = ValueChecker(concrete, database, path, plan.natural_columns.get(concrete, {}))
     count = 0
     batch: list[tuple[int, Row]] = []
     with _cycle_collector_paused():
@@ -157,7 +160,7 @@ def _cycle_collector_paused() -> Iterator[None]:
 
 def read_objects(path: Path, database: str) -> Iterator[DeserializedObject]:
     """Instances from an export file (``.jsonl``, or a 1.x ``.json`` array)."""
-    return deserialize(read_rows(path), path, database)
+    return deserialize(_with_dev_keys(read_rows(path)), path, database)
 
 
 def load_file(model: type[Model], path: Path, database: str) -> int:
@@ -170,14 +173,52 @@ def load_file(model: type[Model], path: Path, database: str) -> int:
     """
     run = current_run()
     concrete = model._meta.concrete_model
+    rows = _with_dev_keys(read_rows(path, concrete), concrete)
     if run.prefilled_table(concrete) or needs_instances(concrete):
-        return load_objects(concrete, read_objects(path, database), database)
+        return load_objects(concrete, deserialize(rows, path, database), database)
     loader = TableLoader(concrete, database, path, run.consequence)
-    rows = read_rows(path, concrete)
     count, unmatched = loader.load(rows, run.loaded_keys(concrete), run.advance)
     if unmatched:
         run.unmatched[concrete] = run.unmatched.get(concrete, 0) + unmatched
     return count
+
+
+def _with_dev_keys(
+    rows: Iterator[tuple[int, Row]], model: type[Model] | None = None
+) -> Iterator[tuple[int, Row]]:
+    """The rows of one model's file, with the natural keys in its plain columns that
+    hold content type ids (``ExportPlan.natural_columns``) made this database's keys,
+    read from its rows as they are now. A row whose key has no row here is left out, as
+    rows with such foreign keys are. ``model``: the file's, if known (else its first row's).
+    """
+    run = _current.get()
+    first = next(rows, None)
+    if first is None:
+        return
+    columns = None
+    if run is not None and run.plan.natural_columns:
+        if model is None:
+            # An unknown model: the deserializer names it.
+            with contextlib.suppress(LookupError, ValueError):
+                model = apps.get_model(first[1]["model"])._meta.concrete_model
+        columns = run.plan.natural_columns.get(model)
+    if not columns:
+        yield first
+        yield from rows
+        return
+    natural = NaturalKeys(run.database, set(columns.values()))
+    names = [(model._meta.get_field(attname).name, target) for attname, target in columns.items()]
+    for number, row in itertools.chain([first], rows):
+        fields = row["fields"]
+        for name, target in names:
+            key = fields.get(name)
+            if isinstance(key, list):
+                fields[name] = natural.key_of(target, key)
+                if fields[name] is None:
+                    run.unmatched[model] = run.unmatched.get(model, 0) + 1
+                    break
+        else:
+            yield number, row
 
 
 def load_objects(model: type[Model], objects: Iterable[DeserializedObject], database: str) -> int:

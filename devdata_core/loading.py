@@ -18,7 +18,7 @@ import functools
 import io
 import json
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,7 +38,8 @@ from django.db.models import Field, Model
 
 from .errors import DataFileError, DevdataError, describe, shorten
 from .keys import KeySet
-from .serialization import PLAIN_FIELDS, Row, stored_fields
+from .serialization import PLAIN_FIELDS, NaturalKeys, Row, stored_fields
+from .settings import NATURAL_KEY_MODELS
 from .validation import UNFIT, BadValue, checker, column_acceptor, problem
 
 T = TypeVar("T")
@@ -93,9 +94,17 @@ class Columns:
     """
 
     def __init__(
-        self, model: type[Model], connection: BaseDatabaseWrapper, copy: bool, check: bool = False
+        self,
+        model: type[Model],
+        connection: BaseDatabaseWrapper,
+        copy: bool,
+        check: bool = False,
+        natural_columns: Collection[str] = (),
     ) -> None:
         self.model = model
+        #: Plain columns that hold natural keys in the export (content type ids), which
+        #: the load resolves before the rows get here.
+        self.natural_columns = frozenset(natural_columns)
         self.connection = connection
         self.fields = stored_fields(model)
         pk = model._meta.pk
@@ -137,7 +146,9 @@ class Columns:
         unchanged, as_is = _unchanged(target, connection, copy)
         stores_none = _stores_for_none(field, connection)
         if check:
-            natural = field.is_relation and self._natural_keys(field) is not None
+            natural = field.attname in self.natural_columns or (
+                field.is_relation and self._natural_keys(field) is not None
+            )
             return checker(field, target, to_python, unchanged, natural, stores_none, connection)
         text = _copy_text(field) if copy else None
         if text is not None:
@@ -172,10 +183,22 @@ class Columns:
         return manager if hasattr(manager, "get_by_natural_key") else None
 
     def _foreign_key(self, field: Field, to_python: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        """``to_python`` of a foreign key's target, which also resolves natural keys."""
+        """``to_python`` of a foreign key's target, which also resolves natural keys.
+
+        Keys of content types and permissions are read from the database's rows when the
+        first is needed, never from the process-wide cache of content types, which an
+        earlier database (or one since changed) may have filled.
+        """
         manager = self._natural_keys(field)
         if manager is None:
             return to_python
+        target_model = field.related_model._meta.concrete_model
+        fresh = (
+            target_model._meta.label in NATURAL_KEY_MODELS
+            and field.target_field.primary_key
+            and hasattr(target_model, "natural_key")
+        )
+        rows = NaturalKeys(self.connection.alias, [target_model])
         natural: dict[tuple[Any, ...], Any] = {}
 
         def resolve(value: Any) -> Any:
@@ -183,13 +206,17 @@ class Columns:
                 return to_python(value)
             key = tuple(value)
             if key not in natural:
-                try:
-                    obj = manager.get_by_natural_key(*key)
-                except ObjectDoesNotExist:
-                    natural[key] = _MISSING
+                if fresh:
+                    found = rows.key_of(target_model, key)
+                    natural[key] = _MISSING if found is None else found
                 else:
-                    target = getattr(obj, field.remote_field.field_name)
-                    natural[key] = target.pk if isinstance(target, Model) else target
+                    try:
+                        obj = manager.get_by_natural_key(*key)
+                    except ObjectDoesNotExist:
+                        natural[key] = _MISSING
+                    else:
+                        target = getattr(obj, field.remote_field.field_name)
+                        natural[key] = target.pk if isinstance(target, Model) else target
             if natural[key] is _MISSING:
                 raise UnmatchedNaturalKey(key)
             return natural[key]
@@ -391,10 +418,14 @@ class ValueChecker:
     are checked one by one, to name the first bad one.
     """
 
-    def __init__(self, model: type[Model], database: str, path: Path) -> None:
+    def __init__(
+        self, model: type[Model], database: str, path: Path, natural_columns: Collection[str] = ()
+    ) -> None:
         connection = connections[database]
         self.path = path
-        self.columns = Columns(model, connection, copy=False, check=True)
+        self.columns = Columns(
+            model, connection, copy=False, check=True, natural_columns=natural_columns
+        )
         pk = model._meta.pk
         # The primary key first, then the other fields in order, as ``_accepted`` reads them.
         fields = sorted(self.columns.fields, key=lambda f: f is not pk)

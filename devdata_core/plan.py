@@ -14,9 +14,12 @@ References pull where:
 - the reference is a multi-table inheritance parent link: a child row comes with its
   parent row, and a parent row with its child rows.
 
-Generic foreign keys (``content_type`` + ``object_id``) restrict. References to
-content types and permissions (:data:`~devdata_core.settings.NATURAL_KEY_MODELS`) do
-neither: they are exported as natural keys and matched on import.
+Generic foreign keys (``content_type`` + ``object_id``, and the pairs that
+``DEVDATA_GENERIC_REFERENCES`` names) restrict. References that plugins declare
+(:mod:`devdata_core.references`) pull or restrict by their rule. References to content
+types and permissions (:data:`~devdata_core.settings.NATURAL_KEY_MODELS`) do neither:
+they are exported as natural keys and matched on import, and so are plain columns
+declared to hold their ids.
 """
 
 from __future__ import annotations
@@ -25,18 +28,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from django.apps import apps
 from django.db.models import Model
 
-from . import layout
+from . import layout, plugins
 from .graph import ModelGraph, Reference, build_graph, references
+from .references import DerivedReference
 from .settings import NATURAL_KEY_MODELS, DevdataSettings, model_label
 from .strategies import Exportable, Strategy
-
-if TYPE_CHECKING:
-    from django.contrib.contenttypes.fields import GenericForeignKey
 
 #: The file name (without suffix) of a model's rows that other rows pulled in; strategy
 #: names cannot start with "_", so it never clashes with a strategy's file.
@@ -49,42 +49,55 @@ def pulled_file(dest: Path, label: str) -> Path:
 
 @dataclass(frozen=True)
 class GenericReference:
-    """A generic foreign key: rows are kept only if the object it points at is exported."""
+    """A content type and an object id: rows are kept only if the object is exported.
+
+    A ``GenericForeignKey``'s fields, or a pair named in ``DEVDATA_GENERIC_REFERENCES``.
+    """
 
     model: type[Model]
-    field: GenericForeignKey
+    #: The names of the content type field and of the object id field.
+    ct_name: str
+    fk_name: str
+    #: How messages name it: the ``GenericForeignKey``'s name, or the id field's.
+    name: str
 
     @cached_property
     def ct_attname(self) -> str:
-        return self.model._meta.get_field(self.field.ct_field).attname
-
-    @cached_property
-    def ct_name(self) -> str:
-        return self.field.ct_field
+        return self.model._meta.get_field(self.ct_name).attname
 
     @cached_property
     def fk_attname(self) -> str:
-        return self.model._meta.get_field(self.field.fk_field).attname
-
-    @cached_property
-    def fk_name(self) -> str:
-        return self.field.fk_field
+        return self.model._meta.get_field(self.fk_name).attname
 
     def __str__(self) -> str:
-        return f"{model_label(self.model)}.{self.field.name}"
+        return f"{model_label(self.model)}.{self.name}"
 
 
-def generic_references(model: type[Model]) -> list[GenericReference]:
+def generic_references(
+    model: type[Model], declared: Iterable[tuple[str, str]] = ()
+) -> list[GenericReference]:
+    """``model``'s generic foreign keys, and the ``declared`` (content type, id) field pairs."""
     if not apps.is_installed("django.contrib.contenttypes"):
         return []
     # Imported here: settings import strategies before any model may be.
     from django.contrib.contenttypes.fields import GenericForeignKey
 
-    return [
-        GenericReference(model, f)
+    found = [
+        GenericReference(model, f.ct_field, f.fk_field, f.name)
         for f in model._meta.private_fields
         if isinstance(f, GenericForeignKey) and f.model is model
     ]
+    known = {(g.ct_attname, g.fk_attname) for g in found}
+    for ct_name, fk_name in declared:
+        ref = GenericReference(
+            model,
+            model._meta.get_field(ct_name).name,
+            model._meta.get_field(fk_name).name,
+            model._meta.get_field(fk_name).name,
+        )
+        if (ref.ct_attname, ref.fk_attname) not in known:
+            found.append(ref)
+    return found
 
 
 def natural_key_models() -> set[type[Model]]:
@@ -110,6 +123,12 @@ class ExportPlan:
     reference_only: frozenset[type[Model]]
     natural: frozenset[type[Model]]
     generic: dict[type[Model], list[GenericReference]]
+    #: References that plugins declare (``devdata_references``), by model.
+    derived: dict[type[Model], list[DerivedReference]] = field(default_factory=dict)
+    #: Plain columns that hold keys of natural-key models (content type ids), by model:
+    #: attname to the model whose keys they hold. Exported as natural keys, like
+    #: foreign keys to those models.
+    natural_columns: dict[type[Model], dict[str, type[Model]]] = field(default_factory=dict)
     #: Models whose rows are pulled in, and whether those rows pull through nullable keys.
     pulled: dict[type[Model], bool] = field(default_factory=dict)
 
@@ -173,11 +192,23 @@ class ExportPlan:
                 lines.append(f"restricted by {ref} -> {model_label(ref.target)}")
         for gref in self.generic.get(model, []):
             lines.append(f"restricted by generic relation {gref}")
+        for dref in self.derived.get(model, []):
+            if dref.rule == "pull":
+                lines.append(f"pulls {model_label(dref.target)} through {dref}")
+            else:
+                lines.append(f"restricted by {dref} -> {model_label(dref.target)}")
         pulled_by = [
             str(ref)
             for other in self.order
             for ref in self.references(other)
             if ref.target is model and any(ref in self.pulls(other, s) for s in self.sources(other))
+        ] + [
+            str(dref)
+            for other in self.order
+            for dref in self.derived.get(other, [])
+            if dref.rule == "pull"
+            and dref.target._meta.concrete_model is model
+            and self.sources(other)
         ]
         if pulled_by:
             lines.append(f"pulled by {', '.join(pulled_by)}")
@@ -192,7 +223,14 @@ def export_plan(settings: DevdataSettings) -> ExportPlan:
     natural = frozenset(natural_key_models())
     refs = {m: references(m, natural) for m in models}
 
-    generic = {m: g for m in models if (g := generic_references(m))}
+    declared = settings.generic_references
+    generic = {m: g for m in models if (g := generic_references(m, declared.get(m, ())))}
+    derived, natural_columns = _derived_references(models, natural)
+    for m, grefs in generic.items():
+        for gref in grefs:
+            if not m._meta.get_field(gref.ct_name).is_relation:
+                content_type = apps.get_model("contenttypes", "ContentType")
+                natural_columns.setdefault(m, {})[gref.ct_attname] = content_type
     reference_only = frozenset(_reference_only(settings, models, refs, generic))
 
     plan = ExportPlan(
@@ -201,6 +239,8 @@ def export_plan(settings: DevdataSettings) -> ExportPlan:
         reference_only=reference_only,
         natural=natural,
         generic=generic,
+        derived=derived,
+        natural_columns=natural_columns,
     )
     # Rows brought in bring their own parents: follow pulls until nothing changes.
     changed = True
@@ -217,6 +257,16 @@ def export_plan(settings: DevdataSettings) -> ExportPlan:
                     if ref.target not in plan.pulled or (nullable and not plan.pulled[ref.target]):
                         plan.pulled[ref.target] = plan.pulled.get(ref.target, False) or nullable
                         changed = True
+            for dref in plan.derived.get(m, []):
+                target = dref.target._meta.concrete_model
+                if (
+                    dref.rule == "pull"
+                    and target in plan.graph.references
+                    and plan.sources(m)
+                    and target not in plan.pulled
+                ):
+                    plan.pulled[target] = False
+                    changed = True
 
     plan.graph = build_graph(
         models,
@@ -224,8 +274,38 @@ def export_plan(settings: DevdataSettings) -> ExportPlan:
         pulls=_ordering_pulls(plan, models),
         ignored=natural,
         late=plan.generic,
+        hints=_derived_order(plan),
     )
     return plan
+
+
+def _derived_references(
+    models: list[type[Model]], natural: frozenset[type[Model]]
+) -> tuple[dict[type[Model], list[DerivedReference]], dict[type[Model], dict[str, type[Model]]]]:
+    """What plugins declare per model: references to other rows, and plain columns that
+    hold keys of natural-key models (a content type id in an integer column)."""
+    derived: dict[type[Model], list[DerivedReference]] = {}
+    natural_columns: dict[type[Model], dict[str, type[Model]]] = {}
+    for m in models:
+        for dref in plugins.derived_references(m):
+            target = dref.target._meta.concrete_model
+            if target in natural and len(dref.columns) == 1:
+                natural_columns.setdefault(m, {})[dref.columns[0]] = target
+            elif target not in natural:
+                derived.setdefault(m, []).append(dref)
+    return derived, natural_columns
+
+
+def _derived_order(plan: ExportPlan) -> dict[type[Model], set[type[Model]]]:
+    """Ordering hints of derived references: a pulled target after, a restricting one before."""
+    hints: dict[type[Model], set[type[Model]]] = {}
+    for m, drefs in plan.derived.items():
+        for dref in drefs:
+            if dref.rule == "pull":
+                hints.setdefault(dref.target._meta.concrete_model, set()).add(m)
+            else:
+                hints.setdefault(m, set()).add(dref.target._meta.concrete_model)
+    return hints
 
 
 def _reference_only(

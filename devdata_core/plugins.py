@@ -20,7 +20,10 @@ from . import hookspecs
 from .errors import ConfigError, PluginError, describe
 
 if TYPE_CHECKING:
+    from django.db.models import Model
+
     from .extras import ExtraExport, ExtraImport
+    from .references import DerivedReference
     from .reset_modes import Reset
     from .strategies import Strategy
 
@@ -167,6 +170,33 @@ def reset_modes() -> dict[str, Reset]:
             modes[mode.slug] = mode
             owners[mode.slug] = impl.plugin_name
     return modes
+
+
+def derived_references(model: type[Model]) -> list[DerivedReference]:
+    """The references of ``model`` that plugins declare (``devdata_references``), checked."""
+    from .references import DerivedReference, check_reference
+
+    found: list[DerivedReference] = []
+    for impl in reversed(get_plugin_manager().hook.devdata_references.get_hookimpls()):
+        try:
+            answer = list(impl.function(model=model) or ())
+        except Exception as exc:
+            raise PluginError(
+                f"plugin {impl.plugin_name!r} failed in hook devdata_references: {describe(exc)}"
+            ) from exc
+        for ref in answer:
+            problem = (
+                f"returned {ref!r}, not a DerivedReference"
+                if not isinstance(ref, DerivedReference)
+                else check_reference(ref, model)
+            )
+            if problem:
+                raise PluginError(
+                    f"plugin {impl.plugin_name!r}, hook devdata_references for "
+                    f"{model._meta.label}: {problem}"
+                )
+            found.append(ref)
+    return found
 
 
 def call_hook_impl(impl: pluggy.HookImpl, hook: str) -> list[Any]:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model
 
 #: ``"pull"``: the rows a kept row references are brought into the export, and bring their
@@ -45,3 +46,26 @@ class DerivedReference:
 
     def __str__(self) -> str:
         return f"{self.model._meta.label}.{self.name}"
+
+
+def check_reference(ref: DerivedReference, model: type[Model]) -> str | None:
+    """What is wrong with ``ref`` as a reference of ``model``, or ``None``."""
+    if ref.model._meta.concrete_model is not model._meta.concrete_model:
+        return f"{ref} is a reference of {ref.model._meta.label}, not of {model._meta.label}"
+    if ref.rule not in get_args(Rule):
+        return f"{ref}: rule {ref.rule!r} is neither 'pull' nor 'restrict'"
+    if not ref.columns:
+        return f"{ref} names no columns"
+    attnames = {f.attname for f in model._meta.concrete_fields}
+    for column in ref.columns:
+        if column not in attnames:
+            return f"{ref}: {model._meta.label} has no column {column!r} (give attnames)"
+    try:
+        target = ref.target._meta.get_field(ref.target_field)
+    except FieldDoesNotExist:
+        target = None
+    if target is None or getattr(target, "attname", None) != ref.target_field:
+        return f"{ref}: {ref.target._meta.label} has no column {ref.target_field!r}"
+    if not (target.primary_key or target.unique):
+        return f"{ref}: {ref.target._meta.label}.{ref.target_field} is not unique"
+    return None

@@ -14,7 +14,7 @@ import json
 import math
 import operator
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -145,12 +145,23 @@ def exported_fields(model: type[Model]) -> list[Field]:
 
 
 class NaturalKeys:
-    """Natural keys of the rows of some models in one database, read once per model."""
+    """Natural keys of the rows of some models in one database, read once per model.
 
-    def __init__(self, database: str, models: Iterable[type[Model]]) -> None:
+    ``columns``: per model, plain columns that hold keys of these models (a content
+    type's id in an integer column), by attname, with the model whose keys they hold.
+    """
+
+    def __init__(
+        self,
+        database: str,
+        models: Iterable[type[Model]],
+        columns: Mapping[type[Model], Mapping[str, type[Model]]] | None = None,
+    ) -> None:
         self.database = database
         self.models = set(models)
+        self.columns = dict(columns or {})
         self._keys: dict[type[Model], dict[Any, list[Any]]] = {}
+        self._pks: dict[type[Model], dict[tuple[Any, ...], Any]] = {}
 
     def __call__(self, model: type[Model], pk: Any) -> list[Any] | None:
         """The natural key of ``model``'s row ``pk``, as Django's serializers write it."""
@@ -163,6 +174,13 @@ class NaturalKeys:
                 rows = rows.select_related(*related)
             self._keys[model] = {obj.pk: list(obj.natural_key()) for obj in rows}
         return None if pk is None else self._keys[model].get(pk)
+
+    def key_of(self, model: type[Model], natural_key: Sequence[Any]) -> Any:
+        """The primary key of ``model``'s row with ``natural_key``, or ``None`` if none has it."""
+        if model not in self._pks:
+            self(model, None)
+            self._pks[model] = {tuple(key): pk for pk, key in self._keys[model].items()}
+        return self._pks[model].get(tuple(natural_key))
 
 
 Values = tuple[Any, ...]
@@ -200,9 +218,13 @@ class RowSerializer:
         self._names = [f.name for f in fields]
         self._pick = _picker([self.columns.index(f.attname) for f in fields])
         self._conversions = []
+        natural_columns = natural.columns.get(concrete, {}) if natural else {}
         for position, f in enumerate(fields):
-            if natural and f.is_relation and f.related_model._meta.concrete_model in natural.models:
-                self._conversions.append((position, _natural_converter(f, natural)))
+            target = natural_columns.get(f.attname) or (
+                f.related_model._meta.concrete_model if f.is_relation else None
+            )
+            if natural and target in natural.models:
+                self._conversions.append((position, _natural_converter(target, natural)))
             elif not _plain(f):
                 self._conversions.append((position, self._converter(f)))
 
@@ -258,9 +280,7 @@ def _picker(indexes: list[int]) -> Callable[[Values], list[Any]]:
     return lambda values: [values[i] for i in indexes]
 
 
-def _natural_converter(field: Field, natural: NaturalKeys) -> Callable[[Any, Values], Any]:
-    target = field.related_model._meta.concrete_model
-
+def _natural_converter(target: type[Model], natural: NaturalKeys) -> Callable[[Any, Values], Any]:
     def convert(value: Any, values: Values) -> Any:
         return natural(target, value)
 

@@ -6,6 +6,7 @@ the model label and the entry, and says how to fix it.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings as django_settings
+from django.db import models
 from django.db.models import Model
 from django.utils.module_loading import import_string
 
@@ -73,6 +75,11 @@ class DevdataSettings:
     faker_locales: list[str] | None
     #: Models whose rows made by the dev database's migrations stay beside the export's.
     keep_migration_rows: frozenset[type[Model]] = frozenset()
+    #: Content type + id pairs without a ``GenericForeignKey``, by model: the field names
+    #: of the content type and of the object's id (``DEVDATA_GENERIC_REFERENCES``).
+    generic_references: dict[type[Model], list[tuple[str, str]]] = dataclasses.field(
+        default_factory=dict
+    )
 
 
 def load_settings() -> DevdataSettings:
@@ -87,6 +94,7 @@ def load_settings() -> DevdataSettings:
         model_anonymisers=_load_model_anonymisers(),
         faker_locales=_load_locales(),
         keep_migration_rows=_load_keep_migration_rows(),
+        generic_references=_load_generic_references(),
     )
     _check_referenced_fields_are_kept(loaded)
     return loaded
@@ -369,3 +377,63 @@ def _load_keep_migration_rows() -> frozenset[type[Model]]:
             )
         models.add(resolve_model(label, name)._meta.concrete_model)
     return frozenset(models)
+def _load_generic_references() -> dict[type[Model], list[tuple[str, str]]]:
+    """``DEVDATA_GENERIC_REFERENCES``: ``{label: [(content type field, id field), ...]}``."""
+    configured = getattr(django_settings, "DEVDATA_GENERIC_REFERENCES", {})
+    name = "DEVDATA_GENERIC_REFERENCES"
+    if not isinstance(configured, Mapping):
+        raise ConfigError(
+            f"{name} must be a dict of model label to a list of (content type field, id "
+            f"field) pairs, got {configured!r}"
+        )
+    if configured and not apps.is_installed("django.contrib.contenttypes"):
+        raise ConfigError(f"{name} needs django.contrib.contenttypes in INSTALLED_APPS")
+    result: dict[type[Model], list[tuple[str, str]]] = {}
+    for label, pairs in configured.items():
+        model = resolve_model(label, name)
+        where = f"{name}[{label!r}]"
+        if not isinstance(pairs, (list, tuple)) or not all(
+            isinstance(pair, (list, tuple))
+            and len(pair) == 2
+            and all(isinstance(n, str) for n in pair)
+            for pair in pairs
+        ):
+            raise ConfigError(
+                f"{where}: expected a list of (content type field, id field) pairs of field "
+                f"names, e.g. [('content_type', 'object_id')], got {pairs!r}"
+            )
+        for ct_name, id_name in pairs:
+            _check_content_type_field(model, _own_field(model, ct_name, where), where)
+            id_field = _own_field(model, id_name, where)
+            if id_field.is_relation:
+                raise ConfigError(
+                    f"{where}: {label}.{id_name} is a relation; the id field holds the "
+                    "referenced object's primary key as a plain value"
+                )
+        result[model._meta.concrete_model] = [tuple(pair) for pair in pairs]
+    return result
+
+
+def _own_field(model: type[Model], name: str, where: str) -> models.Field:
+    """A concrete field of ``model`` by name or attname, or a ConfigError naming close ones."""
+    fields = {f.name: f for f in model._meta.concrete_fields}
+    fields.update((f.attname, f) for f in model._meta.concrete_fields)
+    if name in fields:
+        return fields[name]
+    close = difflib.get_close_matches(name, list(fields), n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"fields: {', '.join(sorted(fields))}"
+    raise ConfigError(f"{where}: {model_label(model)} has no field {name!r}; {hint}")
+
+
+def _check_content_type_field(model: type[Model], field: models.Field, where: str) -> None:
+    """A content type field is a foreign key to ``ContentType`` or an integer column of its ids."""
+    if field.is_relation:
+        target = field.related_model
+        if target is not None and model_label(target) == "contenttypes.ContentType":
+            return
+    elif isinstance(field, models.IntegerField):
+        return
+    raise ConfigError(
+        f"{where}: {model_label(model)}.{field.name} is a {type(field).__name__}; the content "
+        "type field must be a ForeignKey to ContentType or an integer field of content type ids"
+    )

@@ -18,6 +18,7 @@ from devdata_core import databases
 from devdata_core.graph import build_graph
 from devdata_core.settings import load_settings, model_label
 from devdata_queryset import ExactQuerySetStrategy, QuerySetStrategy
+from testsite.audit.models import Attachment, Document, LogEntry, ReferenceIndex
 from testsite.fidelity.models import Owner, Pet, Reading, Record, Special, Visit
 from testsite.library.models import Author, Book, Edition, Tag
 from testsite.photofeed.models import Photo, PhotoCount
@@ -189,6 +190,17 @@ def seed_every_table(site):
     pet = Pet.objects.using(src).create(name="rex", owner=owner, vet=owner)
     Visit.objects.using(src).create(pk=1, pet=pet, day=VALUES["day"])
     Reading.objects.using(src).create(pk=1, level=1)
+    document = Document.objects.using(src).create(pk=1, code="d1")
+    Attachment.objects.using(src).create(pk=1, document_code="d1", name="a")
+    user_type = ContentType.objects.db_manager(src).get_for_model(User)
+    LogEntry.objects.using(src).create(pk=1, content_type_id=user_type.pk, object_id="1")
+    ReferenceIndex.objects.using(src).create(
+        pk=1,
+        content_type=user_type,
+        object_id=1,
+        to_content_type=ContentType.objects.db_manager(src).get_for_model(Document),
+        to_object_id=document.pk,
+    )
 
 
 def create_one_of_each(dev):
@@ -219,6 +231,15 @@ def create_one_of_each(dev):
     )
     Visit.objects.using(dev).create(pet=pet, day=VALUES["day"])
     Reading.objects.using(dev).create(level=1)
+    document = Document.objects.using(dev).create(code="new")
+    Attachment.objects.using(dev).create(document_code="new", name="new")
+    LogEntry.objects.using(dev).create(content_type_id=content_type.pk, object_id="new")
+    ReferenceIndex.objects.using(dev).create(
+        content_type=content_type,
+        object_id=1,
+        to_content_type=content_type,
+        to_object_id=document.pk,
+    )
 
 
 def test_new_rows_can_be_created_in_every_table_after_the_import(site):

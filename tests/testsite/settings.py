@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "testsite.fidelity",
     "testsite.shop",
     "testsite.defaults",
+    "testsite.audit",
 ]
 
 _sqlite_dir = Path(os.environ.get("DEVDATA_TEST_SQLITE_DIR") or tempfile.mkdtemp(prefix="devdata-"))
