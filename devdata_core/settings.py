@@ -377,6 +377,8 @@ def _load_keep_migration_rows() -> frozenset[type[Model]]:
             )
         models.add(resolve_model(label, name)._meta.concrete_model)
     return frozenset(models)
+
+
 def _load_generic_references() -> dict[type[Model], list[tuple[str, str]]]:
     """``DEVDATA_GENERIC_REFERENCES``: ``{label: [(content type field, id field), ...]}``."""
     configured = getattr(django_settings, "DEVDATA_GENERIC_REFERENCES", {})
