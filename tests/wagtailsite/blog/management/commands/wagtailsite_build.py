@@ -112,7 +112,9 @@ class Command(BaseCommand):
         # The pages: the site replaces the project template's welcome page and site.
         root = Page.get_first_root_node()
         home = root.add_child(
-            instance=HomePage(title="Devdata Times", slug="times", intro="<p>News.</p>", owner=admin)
+            instance=HomePage(
+                title="Devdata Times", slug="times", intro="<p>News.</p>", owner=admin
+            )
         )
         home.save_revision(user=admin).publish()
         welcome = Page.objects.get(depth=2, slug="home")

@@ -37,9 +37,7 @@ class Command(BaseCommand):
 def rows(model: type[models.Model], alias: str) -> dict[Any, dict[str, Any]]:
     """The rows of ``model``'s table in ``alias`` by key (content types and permissions by
     natural key), each a dict of column values."""
-    content_types = {
-        ct.pk: f"{ct.app_label}.{ct.model}" for ct in ContentType.objects.using(alias)
-    }
+    content_types = {ct.pk: f"{ct.app_label}.{ct.model}" for ct in ContentType.objects.using(alias)}
     permissions = {
         pk: f"{content_types[ct]}.{codename}"
         for pk, ct, codename in Permission.objects.using(alias).values_list(
@@ -51,7 +49,7 @@ def rows(model: type[models.Model], alias: str) -> dict[Any, dict[str, Any]]:
     found = {}
     for values in model._base_manager.using(alias).values_list(*columns):
         row = {}
-        for field, value in zip(fields, values):
+        for field, value in zip(fields, values, strict=True):
             target = field.related_model if field.is_relation else None
             if value is not None and target is ContentType:
                 value = content_types.get(value, value)

@@ -2,8 +2,9 @@
 
 - ``default_site``: the default site's hostname and root page, or the error that
   ``Site.objects.get(is_default_site=True)`` raises;
-- ``pages``: every page but the root, by key: its URL, whether it is live, and the status
-  of a visitor's request for it (with whether the response shows its title);
+- ``pages``: every page but the root, by key: its title, type, tree path, owner, URL,
+  whether it is live, and the status of a visitor's request for it (and whether the
+  response shows its title);
 - ``tree_problems``: what treebeard's ``find_problems()`` finds in the page tree and in
   the collection tree, by kind;
 - ``users``: every user, with their groups, the status of the admin's dashboard for them,
@@ -47,9 +48,18 @@ def default_site() -> dict | str:
 
 def pages() -> dict[int, dict]:
     found = {}
-    for page in Page.objects.filter(depth__gt=1).specific().order_by("path"):
+    for page in (
+        Page.objects.filter(depth__gt=1).specific().select_related("owner").order_by("path")
+    ):
         url = page.get_url()
-        visit = {"url": url, "live": page.live}
+        visit = {
+            "title": page.title,
+            "type": type(page).__name__,
+            "path": page.path,
+            "owner": page.owner.username if page.owner else None,
+            "url": url,
+            "live": page.live,
+        }
         if url is not None:
             response = Client(HTTP_HOST=page.get_site().hostname).get(url)
             visit["status"] = response.status_code
@@ -61,7 +71,7 @@ def pages() -> dict[int, dict]:
 def tree_problems() -> dict[str, dict[str, list[int]]]:
     return {
         model.__name__: {
-            kind: ids for kind, ids in zip(PROBLEMS, model.find_problems()) if ids
+            kind: ids for kind, ids in zip(PROBLEMS, model.find_problems(), strict=True) if ids
         }
         for model in (Page, Collection)
     }
