@@ -22,9 +22,6 @@ import pytest
 from sitefixtures import VENDORS, unreachable
 from sitetools import cli_environ
 
-#: The sample of ``wagtailsite.settings_subset``: the three latest posts, by date.
-LATEST_POSTS = {"Post 5", "Post 6", "Post 7"}
-
 
 def django_admin(databases: str, *args: str, settings: str = "wagtailsite.settings") -> str:
     """Run ``django-admin`` on the Wagtail site with ``databases`` as its
@@ -130,41 +127,49 @@ def test_full_copy_equals_production(wagtail):
     assert differences == {}, f"dev differs from production: {json.dumps(differences, indent=1)}"
 
 
-def test_subset_of_latest_posts_keeps_its_pages_tree_and_editors(wagtail):
-    subset = "wagtailsite.settings_subset"
-    wagtail.export(settings=subset)
-    wagtail.import_(settings=subset)
+@pytest.mark.parametrize(
+    ("settings", "sample", "others"),
+    [
+        # Blog posts, by date, their owners pulled in; of the other users, only the admin.
+        # The form page is no post: the default strategy takes it.
+        ("wagtailsite.settings_latest_posts", {"Post 5", "Post 6", "Post 7"}, {"Contact"}),
+        # Pages of any type, by first publication, and nothing else configured.
+        ("wagtailsite.settings_latest_pages", {"Contact", "Post 6", "Post 7"}, set()),
+    ],
+    ids=["latest-posts", "latest-pages"],
+)
+def test_subset_keeps_its_pages_tree_and_editors(wagtail, settings, sample, others):
+    wagtail.export(settings=settings)
+    wagtail.import_(settings=settings)
     dev = wagtail.inspect_dev()
 
     production = wagtail.production["pages"]
     assert set(dev["pages"]) <= set(production), "dev has pages that production has not"
-    latest = {pk for pk, page in production.items() if page["title"] in LATEST_POSTS}
-    assert len(latest) == 3
-    posts = {pk for pk, page in dev["pages"].items() if page["type"] == "BlogPage"}
-    assert posts == latest, "the sample is the three latest posts, and no other"
+    sampled = {pk for pk, page in production.items() if page["title"] in sample}
+    assert len(sampled) == len(sample)
     ancestors = {
         pk
         for pk, page in production.items()
-        for post in latest
-        if production[post]["path"].startswith(page["path"]) and pk != post
+        for leaf in sampled
+        if production[leaf]["path"].startswith(page["path"]) and pk != leaf
     }
-    assert ancestors <= set(dev["pages"]), "every post comes with the pages above it"
+    assert {dev["pages"][pk]["title"] for pk in set(dev["pages"]) - ancestors} == sample | others, (
+        "the sample, the pages above it, and no other page"
+    )
+    assert ancestors <= set(dev["pages"]), "the pages above the sample come with it"
     assert {pk: page["url"] for pk, page in dev["pages"].items()} == {
         pk: production[pk]["url"] for pk in dev["pages"]
     }
     assert dev["default_site"] == wagtail.production["default_site"]
     assert {
-        pk: (page.get("status"), page.get("shows_title"))
-        for pk, page in dev["pages"].items()
-        if page["live"]
-    } == {pk: (200, True) for pk, page in dev["pages"].items() if page["live"]}
+        pk: (page.get("status"), page.get("shows_title")) for pk, page in dev["pages"].items()
+    } == {pk: (200, True) for pk in dev["pages"]}
     assert dev["tree_problems"] == {"Page": {}, "Collection": {}}
 
-    owners = {production[pk]["owner"] for pk in latest}
-    assert owners == {"alice", "bob", "carol"}
+    owners = {production[pk]["owner"] for pk in sampled}
     for owner in owners:
         found, was = dev["users"].get(owner), wagtail.production["users"][owner]
-        assert found is not None, f"{owner}, who owns a post of the sample, is not in dev"
+        assert found is not None, f"{owner}, who owns a page of the sample, is not in dev"
         assert found["groups"] == was["groups"], f"{owner} came without their groups"
         assert found["admin"] == 200, f"{owner} cannot use the admin in dev"
         assert found["editors"] == {
