@@ -45,6 +45,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Wagtail's search index uses SearchVectorField on PostgreSQL, which from Django 6.0
+    # needs this app.
+    "django.contrib.postgres",
     "devdata_core",
 ]
 
