@@ -1,4 +1,5 @@
-"""End-to-end test fixtures: every test that takes ``site`` runs once per database.
+"""End-to-end test fixtures: every test that takes ``site`` (or ``vendor``) runs once per
+database.
 
 Loaded for the whole repository (``tests`` and ``plugins/*/tests``) by the root
 ``conftest.py``.
@@ -32,7 +33,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "site" in metafunc.fixturenames:
+    if "vendor" in metafunc.fixturenames:
         marker = metafunc.definition.get_closest_marker("databases_only")
         vendors = marker.args if marker else VENDORS
         metafunc.parametrize("vendor", vendors)

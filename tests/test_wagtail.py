@@ -89,12 +89,13 @@ def wagtail_production(_database_access):
     django_admin(everything, "wagtailsite_databases", "drop")
 
 
-@pytest.fixture(params=VENDORS)
-def wagtail(request, wagtail_production, tmp_path) -> WagtailSite:
-    production = wagtail_production(request.param)
+@pytest.fixture
+def wagtail(vendor: str, wagtail_production, tmp_path) -> WagtailSite:
+    """The Wagtail site on ``vendor`` (each test runs once per vendor, as with ``site``)."""
+    production = wagtail_production(vendor)
     if isinstance(production, str):
         pytest.skip(production)
-    return WagtailSite(request.param, tmp_path / "export", production)
+    return WagtailSite(vendor, tmp_path / "export", production)
 
 
 def test_production_is_a_working_site(wagtail):
