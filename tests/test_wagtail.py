@@ -106,6 +106,7 @@ def test_production_is_a_working_site(wagtail):
     assert {page["status"] for page in production["pages"].values()} == {200}
     assert all(page["shows_title"] for page in production["pages"].values())
     assert production["tree_problems"] == {"Page": {}, "Collection": {}}
+    assert production["dangling"] == []
     assert {name: user["admin"] for name, user in production["users"].items()} == {
         "admin": 200,
         "alice": 200,
@@ -126,6 +127,7 @@ def test_full_copy_equals_production(wagtail):
     assert dev["default_site"] == wagtail.production["default_site"]
     assert dev["pages"] == wagtail.production["pages"]
     assert dev["tree_problems"] == wagtail.production["tree_problems"]
+    assert dev["dangling"] == []
     assert dev["users"] == wagtail.production["users"]
 
 
@@ -167,6 +169,7 @@ def test_subset_keeps_its_pages_tree_and_editors(wagtail, settings, sample, othe
         pk: (page.get("status"), page.get("shows_title")) for pk, page in dev["pages"].items()
     } == {pk: (200, True) for pk in dev["pages"]}
     assert dev["tree_problems"] == {"Page": {}, "Collection": {}}
+    assert dev["dangling"] == [], "references by content type and id point at missing rows"
 
     owners = {production[pk]["owner"] for pk in sampled}
     for owner in owners:

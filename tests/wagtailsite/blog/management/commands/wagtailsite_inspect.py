@@ -7,6 +7,9 @@
   response shows its title);
 - ``tree_problems``: what treebeard's ``find_problems()`` finds in the page tree and in
   the collection tree, by kind;
+- ``dangling``: references kept as a content type and an id (revisions, the reference
+  index, log entries of other models) whose object is not there, as
+  ``model pk: content type id``;
 - ``users``: every user, with their groups, the status of the admin's dashboard for them,
   and of the editor of each page they own.
 """
@@ -14,9 +17,10 @@
 import json
 
 from django.contrib.auth.models import User
+from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand
 from django.test import Client
-from wagtail.models import Collection, Page, Site
+from wagtail.models import Collection, ModelLogEntry, Page, ReferenceIndex, Revision, Site
 
 PROBLEMS = ("bad_alpha", "bad_path", "orphans", "bad_depth", "bad_numchild")
 
@@ -31,6 +35,7 @@ class Command(BaseCommand):
                     "default_site": default_site(),
                     "pages": pages(),
                     "tree_problems": tree_problems(),
+                    "dangling": dangling(),
                     "users": users(),
                 },
                 indent=1,
@@ -77,6 +82,28 @@ def tree_problems() -> dict[str, dict[str, list[int]]]:
         }
         for model in (Page, Collection)
     }
+
+
+#: Models that reference objects by content type and id, without a foreign key: the
+#: (content type, id) pairs of each.
+BY_CONTENT_TYPE = {
+    Revision: [("base_content_type_id", "object_id")],
+    ReferenceIndex: [("base_content_type_id", "object_id"), ("to_content_type_id", "to_object_id")],
+    ModelLogEntry: [("content_type_id", "object_id")],
+}
+
+
+def dangling() -> list[str]:
+    found = []
+    for model, pairs in BY_CONTENT_TYPE.items():
+        for row in model.objects.values("pk", *(column for pair in pairs for column in pair)):
+            for content_type, object_id in pairs:
+                target = ContentType.objects.get_for_id(row[content_type]).model_class()
+                if not target._base_manager.filter(pk=row[object_id]).exists():
+                    found.append(
+                        f"{model.__name__} {row['pk']}: {target._meta.label} {row[object_id]}"
+                    )
+    return found
 
 
 def users() -> dict[str, dict]:
