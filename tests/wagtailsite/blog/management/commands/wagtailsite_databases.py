@@ -1,6 +1,9 @@
 """Create empty, or drop, the databases of ``WAGTAILSITE_DATABASES`` (all but ``default``,
-which stands for one of them)."""
+which stands for one of them); dropping them removes the uploaded files too."""
 
+import shutil
+
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connections
 
@@ -24,3 +27,5 @@ class Command(BaseCommand):
                 databases.recreate_database(alias)
             else:
                 drop_database(alias)
+        if action == "drop":
+            shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
