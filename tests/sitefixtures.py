@@ -1,4 +1,5 @@
-"""End-to-end test fixtures: every test that takes ``site`` runs once per database.
+"""End-to-end test fixtures: every test that takes ``site`` (or ``vendor``) runs once per
+database.
 
 Loaded for the whole repository (``tests`` and ``plugins/*/tests``) by the root
 ``conftest.py``.
@@ -32,7 +33,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "site" in metafunc.fixturenames:
+    if "vendor" in metafunc.fixturenames:
         marker = metafunc.definition.get_closest_marker("databases_only")
         vendors = marker.args if marker else VENDORS
         metafunc.parametrize("vendor", vendors)
@@ -78,16 +79,24 @@ def drop_database(alias: str) -> None:
         cursor.execute(f"DROP DATABASE IF EXISTS {name}")
 
 
-def _prepare(vendor: str) -> str | None:
-    source = "default" if vendor == "sqlite" else vendor
+def unreachable(vendor: str) -> str | None:
+    """Why ``vendor``'s database server cannot be reached, or ``None``; in CI, a failure."""
+    if vendor == "sqlite":
+        return None
     try:
-        if vendor != "sqlite":
-            with connections[source]._nodb_cursor():
-                pass
+        with connections[vendor]._nodb_cursor():
+            pass
     except OperationalError as exc:
         reason = f"{vendor} is not reachable ({str(exc).strip().splitlines()[0]})"
         if os.environ.get("CI"):
             pytest.fail(f"{reason}; CI must test every database")
+        return reason
+    return None
+
+
+def _prepare(vendor: str) -> str | None:
+    source = "default" if vendor == "sqlite" else vendor
+    if reason := unreachable(vendor):
         return reason
     databases.recreate_database(source)
     call_command("migrate", database=source, verbosity=0, interactive=False)

@@ -81,7 +81,7 @@ class Site:
             capture_output=True,
             text=True,
             input=input,
-            env=self._cli_environ(env),
+            env=cli_environ(**env),
             timeout=300,
         )
 
@@ -92,7 +92,7 @@ class Site:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=self._cli_environ(env),
+            env=cli_environ(**env),
         )
 
     @staticmethod
@@ -109,14 +109,6 @@ class Site:
                 process.kill()
                 raise AssertionError(f"no {path} after {timeout}s")
             time.sleep(0.02)
-
-    def _cli_environ(self, env: dict[str, str]) -> dict[str, str]:
-        return {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(TESTS_DIR), os.environ.get("PYTHONPATH", "")]),
-            "DJANGO_SETTINGS_MODULE": "testsite.settings",
-            **env,
-        }
 
     # Looking at the data ----------------------------------------------------------
 
@@ -287,6 +279,17 @@ class Site:
         """``devdata_export --plan``: what an export would take, read from its output."""
         output = self.export("--plan", *args, **options)
         return Plan(output.stdout)
+
+
+def cli_environ(**env: str) -> dict[str, str]:
+    """The environment of a ``django-admin`` subprocess: the test site's settings (or the
+    ``DJANGO_SETTINGS_MODULE`` in ``env``), with the tests directory on the path."""
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(TESTS_DIR), os.environ.get("PYTHONPATH", "")]),
+        "DJANGO_SETTINGS_MODULE": "testsite.settings",
+        **env,
+    }
 
 
 def content_type(alias: str, model: type[Model]) -> ContentType:

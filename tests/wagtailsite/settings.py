@@ -1,0 +1,123 @@
+"""Settings of a small Wagtail site, for the end-to-end tests of tests/test_wagtail.py.
+
+A project of its own, kept apart from ``testsite``: Wagtail's hundreds of migrations
+would slow every other test. It reaches the same database servers as ``testsite``
+(``DEVDATA_TEST_POSTGRES``, ``DEVDATA_TEST_MARIADB``, ``DEVDATA_TEST_SQLITE_DIR``) with
+databases of its own.
+Which of them a process uses is ``WAGTAILSITE_DATABASES`` (below).
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+# The same servers, run-unique names and temporary directory as the test site; importing
+# it also lets PyMySQL stand in for mysqlclient.
+import testsite.settings  # noqa: F401
+
+SECRET_KEY = "devdata tests only"
+USE_TZ = True
+TIME_ZONE = "UTC"
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+ALLOWED_HOSTS = ["*"]
+ROOT_URLCONF = "wagtailsite.urls"
+
+INSTALLED_APPS = [
+    "wagtailsite.blog",
+    "wagtail.contrib.forms",
+    "wagtail.contrib.redirects",
+    "wagtail.embeds",
+    "wagtail.sites",
+    "wagtail.users",
+    "wagtail.snippets",
+    "wagtail.documents",
+    "wagtail.images",
+    "wagtail.search",
+    "wagtail.admin",
+    "wagtail",
+    "modelcluster",
+    "taggit",
+    "django_filters",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    # Wagtail's search index uses SearchVectorField on PostgreSQL, which from Django 6.0
+    # needs this app.
+    "django.contrib.postgres",
+    "devdata_core",
+]
+
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_sqlite_dir = Path(os.environ["DEVDATA_TEST_SQLITE_DIR"])
+_postgres = dj_database_url.parse(os.environ["DEVDATA_TEST_POSTGRES"])
+_mariadb = dj_database_url.parse(os.environ["DEVDATA_TEST_MARIADB"])
+_mariadb["OPTIONS"] = {"charset": "utf8mb4"}
+
+#: Every database this site can use: ``<vendor>`` plays production, ``<vendor>_dev`` the
+#: developer's database.
+ALL_DATABASES = {
+    "sqlite": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(_sqlite_dir / "wagtail-production.sqlite3"),
+    },
+    "sqlite_dev": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(_sqlite_dir / "wagtail-dev.sqlite3"),
+    },
+    "postgres": {**_postgres, "NAME": f"{_postgres['NAME']}_wagtail"},
+    "postgres_dev": {**_postgres, "NAME": f"{_postgres['NAME']}_wagtail_dev"},
+    "mariadb": {**_mariadb, "NAME": f"{_mariadb['NAME']}_wagtail"},
+    "mariadb_dev": {**_mariadb, "NAME": f"{_mariadb['NAME']}_wagtail_dev"},
+}
+# Wagtail's data migrations and page serving use ``default`` whatever alias a command
+# names, so each process gets the database it works on as ``default``, as production and
+# a developer's machine each have theirs: the first of ``WAGTAILSITE_DATABASES``. The
+# others are there under their names, for a process that compares two databases.
+_databases = os.environ.get("WAGTAILSITE_DATABASES", "sqlite").split(",")
+DATABASES = {
+    "default": ALL_DATABASES[_databases[0]],
+    **{alias: ALL_DATABASES[alias] for alias in _databases[1:]},
+}
+
+STATIC_URL = "/static/"
+MEDIA_ROOT = str(_sqlite_dir / "wagtail-media")
+MEDIA_URL = "/media/"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, for tests
+
+WAGTAIL_SITE_NAME = "Devdata Times"
+WAGTAILADMIN_BASE_URL = "http://www.example.com"
+WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+WAGTAIL_I18N_ENABLED = True
+LANGUAGE_CODE = "en"
+WAGTAIL_CONTENT_LANGUAGES = LANGUAGES = [("en", "English"), ("fr", "French"), ("de", "German")]
+
+SILENCED_SYSTEM_CHECKS = ["models.W036"]  # MariaDB: no conditional unique constraints
+
+DEVDATA_DEFAULT_STRATEGY = ("devdata_queryset.QuerySetStrategy", {"name": "all"})
+DEVDATA_STRATEGIES = {}
