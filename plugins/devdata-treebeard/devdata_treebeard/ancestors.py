@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from django.db.models import F, Model
@@ -29,9 +30,7 @@ def ancestor_references(model: type[Model]) -> list[DerivedReference]:
                 target=model,
                 target_field="path",
                 columns=("path",),
-                resolve=lambda database, rows: [
-                    _path_ancestors(path, model.steplen) for (path,) in rows
-                ],
+                resolve=partial(_path_ancestors, model.steplen),
                 rule="pull",
                 name="path ancestors",
             )
@@ -43,7 +42,7 @@ def ancestor_references(model: type[Model]) -> list[DerivedReference]:
                 target=model,
                 target_field=model._meta.pk.attname,
                 columns=("tree_id", "lft", "rgt"),
-                resolve=lambda database, rows: _nested_ancestors(model, database, rows),
+                resolve=partial(_nested_ancestors, model),
                 rule="pull",
                 name="nested-set ancestors",
             )
@@ -51,9 +50,10 @@ def ancestor_references(model: type[Model]) -> list[DerivedReference]:
     return []
 
 
-def _path_ancestors(path: str, steplen: int) -> list[str]:
-    """``"000100020003"`` -> ``["0001", "00010002"]`` with steps of 4."""
-    return [path[:end] for end in range(steplen, len(path), steplen)]
+def _path_ancestors(steplen: int, database: str, rows: Sequence[tuple[str]]) -> list[list[str]]:
+    """The paths of each node's ancestors: ``"000100020003"`` has ``"0001"`` and
+    ``"00010002"`` with steps of 4. No query: the path names them."""
+    return [[path[:end] for end in range(steplen, len(path), steplen)] for (path,) in rows]
 
 
 def _nested_ancestors(

@@ -9,6 +9,7 @@ pick, so the tests point a router at the database they build or check (``treebea
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -234,6 +235,41 @@ def test_each_node_resolves_to_exactly_its_ancestors(site):
         row[3]: {name_of[key] for key in found} for row, found in zip(batch, resolved, strict=True)
     } == {name: set(above) for name, above in expected.items()}
     assert list(by_bounds.resolve(site.src, [])) == []
+
+
+def random_tree(rng: random.Random, name: str, depth: int) -> tuple[str, list]:
+    width = rng.randint(0, 3) if depth < 5 else 0
+    return (name, [random_tree(rng, f"{name}.{n}", depth + 1) for n in range(width)])
+
+
+def test_ancestors_resolve_in_batches_of_any_order(site):
+    """Deep, uneven trees, read in shuffled batches that mix trees, as an export reads rows."""
+    rng = random.Random(10)
+    trees = [random_tree(rng, str(n), 1) for n in range(3)]
+    expected = {}
+    with treebeard_on(site.src):
+        for tree in trees:
+            build(site.src, lambda name: Page(title=name), tree)
+            build(site.src, lambda name: Category(name=name), tree)
+            expected.update(ancestors_by_name(tree))
+    assert len(expected) > 40
+
+    for model, columns, label in [
+        (Page, ("path",), "title"),
+        (Category, ("tree_id", "lft", "rgt"), "name"),
+    ]:
+        (reference,) = references(model)
+        target = reference.target_field
+        name_of = dict(model._base_manager.using(site.src).values_list(target, label))
+        found = list(model._base_manager.using(site.src).values_list(*columns, label))
+        rng.shuffle(found)
+        resolved = {}
+        for start in range(0, len(found), 7):
+            batch = found[start : start + 7]
+            answers = reference.resolve(site.src, [row[:-1] for row in batch])
+            for row, keys_found in zip(batch, answers, strict=True):
+                resolved[row[-1]] = {name_of[key] for key in keys_found}
+        assert resolved == {name: set(above) for name, above in expected.items()}, model
 
 
 # Full copies -----------------------------------------------------------------------------
