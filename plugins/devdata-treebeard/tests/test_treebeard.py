@@ -120,14 +120,18 @@ def problems(model: type[Model], alias: str) -> list[Any]:
 # Building production ---------------------------------------------------------------
 
 
-def build(alias: str, make: Any, tree: tuple[str, list], parent: Model | None = None) -> dict:
+def build(make: Any, tree: tuple[str, list], parent: Model | None = None) -> dict:
     """Create ``tree`` with treebeard's API; return its nodes by name."""
     name, children = tree
-    node = make(name)
-    node = add_child(parent, node) if parent else add_root(node)
+    if parent is None:
+        node = add_root(make(name))
+    else:
+        # Treebeard 4.x places a child by its parent's bounds as the instance holds them.
+        parent.refresh_from_db()
+        node = add_child(parent, make(name))
     nodes = {name: node}
     for child in children:
-        nodes.update(build(alias, make, child, node))
+        nodes.update(build(make, child, node))
     return nodes
 
 
@@ -142,10 +146,10 @@ def make_page(name: str) -> Page:
 def make_trees(site) -> dict[str, Model]:
     """Pages, categories and folders in production; every node by name."""
     with treebeard_on(site.src):
-        nodes = build(site.src, make_page, PAGES)
+        nodes = build(make_page, PAGES)
         for tree in CATEGORIES:
-            nodes.update(build(site.src, lambda name: Category(name=name), tree))
-        nodes.update(build(site.src, lambda name: Folder(name=name), FOLDERS))
+            nodes.update(build(lambda name: Category(name=name), tree))
+        nodes.update(build(lambda name: Folder(name=name), FOLDERS))
     return nodes
 
 
@@ -249,8 +253,8 @@ def test_ancestors_resolve_in_batches_of_any_order(site):
     expected = {}
     with treebeard_on(site.src):
         for tree in trees:
-            build(site.src, lambda name: Page(title=name), tree)
-            build(site.src, lambda name: Category(name=name), tree)
+            build(lambda name: Page(title=name), tree)
+            build(lambda name: Category(name=name), tree)
             expected.update(ancestors_by_name(tree))
     assert len(expected) > 40
 
