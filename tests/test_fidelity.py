@@ -20,6 +20,7 @@ from devdata_core.settings import load_settings, model_label
 from devdata_queryset import ExactQuerySetStrategy, QuerySetStrategy
 from testsite.fidelity.models import Owner, Pet, Reading, Record, Special, Visit
 from testsite.library.models import Author, Book, Edition, Tag
+from testsite.pages.models import BlogPage, Category, Folder, Page
 from testsite.photofeed.models import Photo, PhotoCount
 from testsite.polls.models import Choice, Question
 from testsite.turtles.models import Turtle, World
@@ -189,6 +190,11 @@ def seed_every_table(site):
     pet = Pet.objects.using(src).create(name="rex", owner=owner, vet=owner)
     Visit.objects.using(src).create(pk=1, pet=pet, day=VALUES["day"])
     Reading.objects.using(src).create(pk=1, level=1)
+    # Trees: a root page with a blog post under it, a category and a folder.
+    Page.objects.using(src).create(pk=1, path="0001", depth=1, numchild=1, title="home")
+    BlogPage.objects.using(src).create(pk=2, path="00010001", depth=2, title="post", body="b")
+    Category.objects.using(src).create(pk=1, tree_id=1, lft=1, rgt=2, depth=1, name="c")
+    Folder.objects.using(src).create(pk=1, sib_order=1, name="f")
 
 
 def create_one_of_each(dev):
@@ -219,6 +225,9 @@ def create_one_of_each(dev):
     )
     Visit.objects.using(dev).create(pet=pet, day=VALUES["day"])
     Reading.objects.using(dev).create(level=1)
+    Page.objects.using(dev).create(path="0002", depth=1, title="new")
+    Category.objects.using(dev).create(tree_id=2, lft=1, rgt=2, depth=1, name="new")
+    Folder.objects.using(dev).create(sib_order=2, name="new")
 
 
 def test_new_rows_can_be_created_in_every_table_after_the_import(site):
