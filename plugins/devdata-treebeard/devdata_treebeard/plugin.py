@@ -31,6 +31,7 @@ def devdata_after_import_model(database: str, src: Path, model: type[Model], row
         reporter.detail(f"{label}: tree columns of {repair.fixed:,} nodes set from the rows loaded")
     if repair.orphans:
         reporter.warn(
-            f"{label}: {repair.orphans:,} tree nodes have no parent in {database!r}, so "
-            "treebeard counts them as broken; export their ancestors with them"
+            f"{label}: {repair.orphans:,} tree nodes have no parent in {database!r}, which "
+            "treebeard's find_problems() reports: export with devdata-treebeard installed, "
+            "so that ancestors come along, or mend the tree in production"
         )

@@ -32,7 +32,8 @@ class Repair:
 
     #: Nodes whose tree columns were rewritten.
     fixed: int
-    #: Nodes whose parent is not in the table: nothing here can make them sound.
+    #: Nodes whose parent is not in the table (for nested sets: whose depth disagrees
+    #: with their nesting, their descendants included): nothing here can mend them.
     orphans: int
 
 
