@@ -21,6 +21,7 @@ from devdata_queryset import ExactQuerySetStrategy, QuerySetStrategy
 from testsite.audit.models import Attachment, Document, LogEntry, ReferenceIndex
 from testsite.fidelity.models import Owner, Pet, Reading, Record, Special, Visit
 from testsite.library.models import Author, Book, Edition, Tag
+from testsite.pages.models import BlogPage, Category, Folder, Page
 from testsite.photofeed.models import Photo, PhotoCount
 from testsite.polls.models import Choice, Question
 from testsite.turtles.models import Turtle, World
@@ -201,6 +202,11 @@ def seed_every_table(site):
         to_content_type=ContentType.objects.db_manager(src).get_for_model(Document),
         to_object_id=document.pk,
     )
+    # Trees: a root page with a blog post under it, a category and a folder.
+    Page.objects.using(src).create(pk=1, path="0001", depth=1, numchild=1, title="home")
+    BlogPage.objects.using(src).create(pk=2, path="00010001", depth=2, title="post", body="b")
+    Category.objects.using(src).create(pk=1, tree_id=1, lft=1, rgt=2, depth=1, name="c")
+    Folder.objects.using(src).create(pk=1, sib_order=1, name="f")
 
 
 def create_one_of_each(dev):
@@ -240,6 +246,9 @@ def create_one_of_each(dev):
         to_content_type=content_type,
         to_object_id=document.pk,
     )
+    Page.objects.using(dev).create(path="0002", depth=1, title="new")
+    Category.objects.using(dev).create(tree_id=2, lft=1, rgt=2, depth=1, name="new")
+    Folder.objects.using(dev).create(sib_order=2, name="new")
 
 
 def test_new_rows_can_be_created_in_every_table_after_the_import(site):

@@ -27,6 +27,7 @@ BUILT_IN = {
     "devdata-reset",
     "devdata-factory",
     "devdata-postgres",
+    "devdata-treebeard",
 }
 
 
@@ -45,6 +46,10 @@ def test_built_in_plugins_are_listed_with_distribution_version_and_hooks(site):
     assert listed["devdata-core"]["hooks"] == ["devdata_anonymisers"]
     assert listed["devdata-factory"]["hooks"] == ["devdata_strategy_classes"]
     assert listed["devdata-postgres"]["hooks"] == ["devdata_extra_strategy_classes"]
+    assert listed["devdata-treebeard"]["hooks"] == [
+        "devdata_after_import_model",
+        "devdata_references",
+    ]
     assert {listed[name]["distribution"] for name in BUILT_IN} == BUILT_IN
 
 

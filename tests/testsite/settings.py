@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "testsite.shop",
     "testsite.defaults",
     "testsite.audit",
+    "testsite.pages",
 ]
 
 _sqlite_dir = Path(os.environ.get("DEVDATA_TEST_SQLITE_DIR") or tempfile.mkdtemp(prefix="devdata-"))
