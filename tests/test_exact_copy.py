@@ -48,7 +48,11 @@ def seed_production(site: Site) -> None:
     # Moderators may view pages only: production revoked "change_page".
     moderators = Group.objects.using(src).create(pk=2, name="Moderators")
     Group.permissions.through.objects.using(src).create(
-        pk=3, group=moderators, permission=Permission.objects.using(src).get(codename="view_page")
+        pk=3,
+        group=moderators,
+        permission=Permission.objects.using(src).get(
+            codename="view_page", content_type__app_label="defaults"
+        ),
     )
     Device.objects.using(src).create(pk=1, name="switch", serial="SN-1")
     Device.objects.using(src).create(pk=2, name="patch panel", serial=None)
@@ -283,7 +287,9 @@ def test_permissions_resolve_against_content_types_the_import_loads(site):
     create_contenttypes(apps.get_app_config("defaults"), verbosity=0, using=src)
     create_permissions(apps.get_app_config("defaults"), verbosity=0, using=src)
     moderators = Group.objects.using(src).create(pk=2, name="Moderators")
-    moderators.permissions.add(Permission.objects.using(src).get(codename="view_page"))
+    moderators.permissions.add(
+        Permission.objects.using(src).get(codename="view_page", content_type__app_label="defaults")
+    )
     site.configure(
         DEVDATA_STRATEGIES={
             "contenttypes.ContentType": [QuerySetStrategy(name="all")],
@@ -313,7 +319,9 @@ def test_natural_keys_do_not_resolve_through_a_stale_content_type_cache(site):
     still points at its own model, not at what the process cached from the first."""
     src, dev = site.src, site.dev
     moderators = Group.objects.using(src).create(pk=2, name="Moderators")
-    moderators.permissions.add(Permission.objects.using(src).get(codename="view_page"))
+    moderators.permissions.add(
+        Permission.objects.using(src).get(codename="view_page", content_type__app_label="defaults")
+    )
     site.export()
     databases.recreate_database(dev)
     call_command("migrate", database=dev, verbosity=0)
