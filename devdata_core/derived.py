@@ -85,13 +85,33 @@ def failing(
     keys: KeySet,
 ) -> set[int]:
     """Of ``(line number, column values)`` rows, the lines that reference a target key
-    outside ``keys``."""
+    outside ``keys``.
+
+    A pulling reference fails only for targets that the source holds (and the export
+    dropped): no database enforces a derived reference, so a row pointing at a row that
+    production does not have either is kept as production has it (a tree's orphan).
+    """
     numbers, values = [], []
     for number, columns in rows:
         numbers.append(number)
         values.append(columns)
-    return {
-        number
-        for number, targets in zip(numbers, resolved(reference, database, values), strict=True)
-        if any(key not in keys for key in targets)
-    }
+    missing = [
+        {key for key in targets if key not in keys}
+        for targets in resolved(reference, database, values)
+    ]
+    if reference.rule == "pull":
+        held = _held_by_source(reference, database, set().union(*missing))
+        missing = [targets & held for targets in missing]
+    return {number for number, targets in zip(numbers, missing, strict=True) if targets}
+
+
+def _held_by_source(reference: DerivedReference, database: str, wanted: set[Any]) -> set[Any]:
+    """The keys among ``wanted`` that rows of the reference's target have in the source."""
+    manager = reference.target._base_manager.using(database)
+    field = reference.target_field
+    held: set[Any] = set()
+    ordered = sorted(wanted, key=repr)
+    for start in range(0, len(ordered), BATCH_SIZE):
+        chunk = ordered[start : start + BATCH_SIZE]
+        held.update(manager.filter(**{f"{field}__in": chunk}).values_list(field, flat=True))
+    return held
