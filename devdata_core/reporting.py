@@ -19,6 +19,9 @@ class RunSummary:
     rows_by_model: dict[str, int] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
     seconds: float = 0.0
+    #: Rows that the rules for missing references changed, by (reference, action): see
+    #: :mod:`devdata_core.rules`.
+    affected: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @property
     def models(self) -> int:
