@@ -180,7 +180,7 @@ class ExportPlan:
         pulling = {ref for s in sources for ref in self.pulls(model, s)}
         for ref in self.references(model):
             counts = ", ".join(
-                f"{rows:,} rows {rules.DONE[action]}"
+                f"{rows:,} row{'' if rows == 1 else 's'} {rules.DONE[action]}"
                 for action in ("null", "set", "drop")
                 if (rows := affected.get((str(ref), action)))
             )

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "testsite.library",
     "testsite.fidelity",
     "testsite.shop",
+    "testsite.newsroom",
 ]
 
 _sqlite_dir = Path(os.environ.get("DEVDATA_TEST_SQLITE_DIR") or tempfile.mkdtemp(prefix="devdata-"))
