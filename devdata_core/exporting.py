@@ -13,6 +13,7 @@ to the rows that referenced them: no row is dropped for a row the export brings 
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -102,6 +103,8 @@ class IndexedRules:
     generic: list[tuple[int, int, set[tuple[type[Model], Any]]]]
     keys: list[tuple[int, KeySet]]
     children: list[tuple[KeySet, set[Any]]]
+    #: Whether models that generic foreign keys point at may still gain rows, asked once.
+    growing: dict[type[Model], bool] = dataclasses.field(default_factory=dict)
 
 
 class ExportRun:
@@ -114,7 +117,7 @@ class ExportRun:
         plan: ExportPlan,
         models: Sequence[type[Model]],
         reporter: Reporter,
-        anonymise: bool = True,
+        dry_run: bool = False,
     ) -> None:
         self.database = database
         self.stage = stage
@@ -127,9 +130,10 @@ class ExportRun:
         self.graph = plan.graph
         self.models = list(models)
         self.reporter = reporter
-        self.anonymise = anonymise
-        #: ``--plan``: every reference is checked here, not in SQL, so rules count their rows.
-        self.dry_run = not anonymise
+        #: ``--plan``: nothing is anonymised, and every reference is checked here, not in
+        #: SQL, so that rules count the rows they affect.
+        self.dry_run = dry_run
+        self.anonymise = not dry_run
         #: Rows each reference's rule kept with a new value or dropped, by action.
         self.affected: Counter[tuple[Reference, str]] = Counter()
         self._rules: dict[tuple[Reference, int], rules.Rule] = {}
@@ -340,7 +344,9 @@ class ExportRun:
                 return False
             if object_id in self.keyset(target):
                 continue
-            if not self.may_grow(target):
+            if target not in rules.growing:
+                rules.growing[target] = self.may_grow(target)
+            if not rules.growing[target]:
                 return False
             waiting.add((target, object_id))
         for index, keys, waiting in rules.pending:
@@ -919,7 +925,7 @@ def export(
         work = stage.path
         if only or no_update:
             _keep_previous(stage, models, no_update, reporter)
-        run = ExportRun(database, stage, plan, models, reporter, anonymise=not dry_run)
+        run = ExportRun(database, stage, plan, models, reporter, dry_run=dry_run)
 
         def notify(hook: str, **kwargs: Any) -> None:
             if not dry_run:
