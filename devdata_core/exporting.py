@@ -697,7 +697,9 @@ class ExportRun:
                     else:
                         return False, [(ref, "drop")]
                     done.append((ref, rule.action))
-                return all(points_at_exported(row, gref) for gref in generic), done
+                if not all(points_at_exported(row, gref) for gref in generic):
+                    return False, []
+                return True, done
 
             # Read first: a file with nothing to change is left as it is.
             removed, changes = [], Counter()
