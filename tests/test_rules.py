@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 
 from devdata_core.errors import ConfigError
@@ -25,6 +26,8 @@ from testsite.newsroom.models import (
     Reading,
     Tag,
 )
+from testsite.shop.models import Product, TaggedItem
+from testsite.shop.models import Tag as ShopTag
 
 pytestmark = pytest.mark.usefixtures("intact")
 
@@ -278,3 +281,20 @@ def test_the_setting_and_the_option_are_validated(site):
         match=r"^DEVDATA_STRATEGIES\['newsroom.Post'\]\[0\]: missing_references must be",
     ):
         call_command("devdata_export", str(site.export_dir), "--plan")
+
+
+def test_with_nothing_configured_tags_on_generic_relations_all_come(site):
+    """Content types and permissions have no strategy of their own (they match by name):
+    that is no sample, so tags that no tagged item uses come too."""
+    Product.objects.using(site.src).create(pk=1, name="p")
+    for pk in (1, 2, 3):
+        ShopTag.objects.using(site.src).create(pk=pk, name=f"t{pk}")
+    product_type = ContentType.objects.using(site.src).get(app_label="shop", model="product")
+    TaggedItem.objects.using(site.src).create(
+        pk=1, tag_id=1, content_type=product_type, object_id=1
+    )
+
+    site.roundtrip()
+
+    assert site.pks(ShopTag) == {1, 2, 3}
+    assert site.pks(TaggedItem) == {1}
