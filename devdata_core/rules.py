@@ -48,7 +48,7 @@ class Rule:
 
 
 #: Past participles of the actions, for counts of the rows a rule affected.
-DONE = {"keep": "kept", "null": "nulled", "set": "set", "drop": "dropped"}
+DONE = {"null": "nulled", "set": "set", "drop": "dropped"}
 
 
 def enforced(ref: Reference, database: str) -> bool:
@@ -63,10 +63,10 @@ def missing_rule(
     """The rule for rows of ``strategy`` (``None``: pulled rows) whose ``ref`` is missing."""
     if not enforced(ref, database):
         return Rule("keep", reason="not enforced by the source database")
-    mode = getattr(strategy, "missing_references", None) or settings.missing_references
-    if mode == "drop":
-        option = "missing_references" if getattr(strategy, "missing_references", None) else None
-        return Rule("drop", reason=f"{option or 'DEVDATA_MISSING_REFERENCES'}='drop'")
+    own = getattr(strategy, "missing_references", None)
+    if (own or settings.missing_references) == "drop":
+        where = "missing_references" if own else "DEVDATA_MISSING_REFERENCES"
+        return Rule("drop", reason=f"{where}='drop'")
     return on_delete_rule(ref.field)
 
 
@@ -78,7 +78,7 @@ def on_delete_rule(field: ForeignKey) -> Rule:
     if on_delete is SET_DEFAULT:
         reason = "on_delete=SET_DEFAULT"
         if not field.has_default() or callable(field.default):
-            return Rule("drop", reason=f"{reason} with a default computed at run time")
+            return Rule("drop", reason=f"{reason} without a plain default")
         value = field.get_default()
     elif getattr(on_delete, "deconstruct", lambda: ("",))()[0] == "django.db.models.SET":
         reason = "on_delete=SET(...)"
