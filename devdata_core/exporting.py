@@ -1,16 +1,20 @@
 """The export engine: takes models in dependency order and keeps references intact.
 
 A row is written only if every row it references was written too (or the reference
-is null). Keys of written rows are held in compact :class:`KeySet`\\ s, not whole
-rows; rows stream from the database in chunks. References that cannot be checked
-when a row is written (self-references and the edges that break cycles, see
-:mod:`devdata_core.graph`) are checked once the export is complete, and rows that
-fail them are pruned from the files, cascading to the rows that referenced them.
+is null), or if the reference's rule keeps it (:mod:`devdata_core.rules`: set to NULL or
+a default, or not enforced by the source). Keys of written rows are held in compact
+:class:`KeySet`\\ s, not whole rows; rows stream from the database in chunks.
+References that cannot be checked when a row is written (self-references and the edges
+that break cycles, see :mod:`devdata_core.graph`, and references to models that may
+still gain rows, through pulls or inheritance) are checked once the export is complete,
+and rows that fail them are rewritten by their rule or pruned from the files, cascading
+to the rows that referenced them: no row is dropped for a row the export brings later.
 """
 
 from __future__ import annotations
 
-from collections import deque
+import dataclasses
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -24,7 +28,7 @@ from django.core.exceptions import ValidationError
 from django.db import connections
 from django.db.models import F, Field, Model, Q, QuerySet
 
-from . import databases, derived, layout, manifest, plugins, schema, snapshot, staging
+from . import databases, derived, layout, manifest, plugins, rules, schema, snapshot, staging
 from .anonymisation import Anonymisation
 from .errors import DevdataError, guard
 from .extras import ExtraExport
@@ -61,8 +65,8 @@ _current: ContextVar[ExportRun | None] = ContextVar("devdata_export_run", defaul
 class RowRules:
     """What a row of one model, from one source, must satisfy and what it brings in."""
 
-    #: References checked as the row is written: it is dropped if one fails.
-    checks: list[tuple[str, KeySet]]
+    #: References checked as the row is written: their rule applies if one fails.
+    checks: list[tuple[str, KeySet, Reference, rules.Rule]]
     #: References checked at the end (deferred ones, pulls): values still missing now.
     pending: list[tuple[str, KeySet, set[Any]]]
     #: References whose missing rows are fetched: (attname, target key set, requests).
@@ -80,7 +84,7 @@ class RowRules:
         """The same rules for rows fetched as tuples of ``columns``: attnames become indexes."""
         index = columns.index
         return IndexedRules(
-            checks=[(index(attname), keys) for attname, keys in self.checks],
+            checks=[(index(attname), *check) for attname, *check in self.checks],
             pending=[(index(attname), keys, values) for attname, keys, values in self.pending],
             pulls=[(index(attname), keys, values) for attname, keys, values in self.pulls],
             generic=[
@@ -100,13 +104,15 @@ class RowRules:
 class IndexedRules:
     """:class:`RowRules` for rows fetched as tuples: each field given by its position."""
 
-    checks: list[tuple[int, KeySet]]
+    checks: list[tuple[int, KeySet, Reference, rules.Rule]]
     pending: list[tuple[int, KeySet, set[Any]]]
     pulls: list[tuple[int, KeySet, set[Any]]]
     generic: list[tuple[int, int, set[tuple[type[Model], Any]]]]
     keys: list[tuple[int, KeySet]]
     children: list[tuple[KeySet, set[Any]]]
     following: list[tuple[tuple[int, ...], derived.Following]]
+    #: Whether models that generic foreign keys point at may still gain rows, asked once.
+    growing: dict[type[Model], bool] = dataclasses.field(default_factory=dict)
 
 
 class ExportRun:
@@ -119,7 +125,7 @@ class ExportRun:
         plan: ExportPlan,
         models: Sequence[type[Model]],
         reporter: Reporter,
-        anonymise: bool = True,
+        dry_run: bool = False,
     ) -> None:
         self.database = database
         self.stage = stage
@@ -132,7 +138,13 @@ class ExportRun:
         self.graph = plan.graph
         self.models = list(models)
         self.reporter = reporter
-        self.anonymise = anonymise
+        #: ``--plan``: nothing is anonymised, and every reference is checked here, not in
+        #: SQL, so that rules count the rows they affect.
+        self.dry_run = dry_run
+        self.anonymise = not dry_run
+        #: Rows each reference's rule kept with a new value or dropped, by action.
+        self.affected: Counter[tuple[Reference, str]] = Counter()
+        self._rules: dict[tuple[Reference, int], rules.Rule] = {}
         self.anonymisation = Anonymisation(plan.settings, self.dest)
         self.natural = NaturalKeys(database, plan.natural, plan.natural_columns)
         self.summary = RunSummary("Exported")
@@ -158,6 +170,7 @@ class ExportRun:
             for dref in drefs:
                 target = dref.target._meta.concrete_model
                 self._referenced.setdefault(target, set()).add(dref.target_field)
+        self._bringers = _bringers(plan)
 
     # Keys -------------------------------------------------------------------
 
@@ -212,15 +225,16 @@ class ExportRun:
             if self._always_intact(ref):
                 continue
             keys = self.keyset(ref.target, ref.target_field)
-            waiting = self.pending.setdefault(ref, set())
+            rule = self.rule(ref, strategy)
             if ref in pulls:
                 request = self.requests.setdefault((ref.target, ref.target_field), set())
                 pulling.append((ref.attname, keys, request))
-                pending.append((ref.attname, keys, waiting))
-            elif strategy is None or ref in self.graph.deferred:
-                pending.append((ref.attname, keys, waiting))
+            if rule.action == "keep":
+                continue
+            if ref in pulls or strategy is None or not self._settled(ref):
+                pending.append((ref.attname, keys, self.pending.setdefault(ref, set())))
             else:
-                checks.append((ref.attname, keys))
+                checks.append((ref.attname, keys, ref, rule))
         children = [
             (
                 self.keyset(ref.model),
@@ -254,6 +268,28 @@ class ExportRun:
             ),
         )
 
+    def rule(self, ref: Reference, strategy: Strategy | None) -> rules.Rule:
+        """What becomes of rows of ``strategy`` (``None``: pulled rows) whose ``ref`` is missing."""
+        key = (ref, id(strategy))
+        if key not in self._rules:
+            self._rules[key] = rules.missing_rule(ref, strategy, self.settings, self.database)
+        return self._rules[key]
+
+    def may_grow(self, model: type[Model]) -> bool:
+        """Whether ``model`` may still gain rows in this export: it is not done yet, rows of
+        a model not done yet may bring its rows (pulls, inheritance), or rows are asked."""
+        model = model._meta.concrete_model
+        return model in self.models and (
+            model not in self.done
+            or any(m not in self.done for m in self._bringers.get(model, ()))
+            or self.wants_rows(model)
+        )
+
+    def _settled(self, ref: Reference) -> bool:
+        """Whether rows can be checked against ``ref`` as they are written: otherwise the
+        check waits for the end of the export (pending, then pruning)."""
+        return ref not in self.graph.deferred and not self.may_grow(ref.target)
+
     def _always_intact(self, ref: Reference) -> bool:
         """Whether every row keeps ``ref`` intact: the database enforces it and this
         export holds every row of its target."""
@@ -266,17 +302,23 @@ class ExportRun:
     def _restrictions(
         self, model: type[Model], strategy: Strategy
     ) -> Iterator[tuple[Reference, KeySet | None]]:
-        """References that rows of ``strategy`` can fail now, with their key sets.
+        """References that drop rows of ``strategy`` as they are written, with their key sets.
 
-        The key set is ``None`` where it is too large to send as ``IN (...)``.
+        The key set is ``None`` where rows are checked in Python instead: it is too large to
+        send as ``IN (...)``, the rule may keep the row (``SET_DEFAULT``), or ``--plan``
+        counts what each rule does. Rows that a rule keeps with NULL are not filtered.
         """
         model = model._meta.concrete_model
         pulls = self.plan.pulls(model, strategy)
         for ref in self.graph.references.get(model, ()):
-            if ref in self.graph.deferred or ref in pulls or ref.target in self.complete:
+            if ref in pulls or ref.target in self.complete or not self._settled(ref):
+                continue
+            rule = self.rule(ref, strategy)
+            if rule.action in ("keep", "null"):
                 continue
             keys = self.keyset(ref.target, ref.target_field)
-            yield ref, (keys if len(keys) <= SQL_IN_LIMIT else None)
+            sql = rule.action == "drop" and len(keys) <= SQL_IN_LIMIT and not self.dry_run
+            yield ref, (keys if sql else None)
 
     def restrict(
         self, queryset: QuerySet, model: type[Model], strategy: Strategy | None = None
@@ -333,7 +375,9 @@ class ExportRun:
                 return False
             if object_id in self.keyset(target):
                 continue
-            if target in self.done or target not in self.models:
+            if target not in rules.growing:
+                rules.growing[target] = self.may_grow(target)
+            if not rules.growing[target]:
                 return False
             waiting.add((target, object_id))
         for index, keys, waiting in rules.pending:
@@ -377,11 +421,15 @@ class ExportRun:
         rows = self.rows(queryset, columns)
         try:
             for values in rows:
+                changes = None
                 if checks and any(
                     (value := values[index]) is not None and value not in keys
-                    for index, keys in checks
+                    for index, keys, _, _ in checks
                 ):
-                    continue
+                    changes = self._apply_rules(values, checks)
+                    if changes is None:
+                        continue
+                    values = changes[0]
                 selected += 1
                 if selected <= low:
                     continue
@@ -393,6 +441,8 @@ class ExportRun:
                 if anonymisers:
                     self.anonymisation.apply(serializer, values, row, anonymisers, source)
                 write(encode(row))
+                if changes:
+                    self.affected.update(changes[1])
                 for index, keys in indexed.keys:
                     keys.add(values[index])
                 for child_keys, request in indexed.children:
@@ -409,6 +459,27 @@ class ExportRun:
         if resolution:
             resolution.finish()
         return written
+
+    def _apply_rules(
+        self, values: Values, checks: Sequence[tuple[int, KeySet, Reference, rules.Rule]]
+    ) -> tuple[Values, list[tuple[Reference, str]]] | None:
+        """``values`` as the rules of its failed checks leave them, with what each rule did;
+        ``None`` if one drops the row."""
+        changed = list(values)
+        done = []
+        for index, keys, ref, rule in checks:
+            value = values[index]
+            if value is None or value in keys:
+                continue
+            if rule.action == "null":
+                changed[index] = None
+            elif rule.action == "set" and rule.value in keys:
+                changed[index] = rule.value
+            else:
+                self.affected[ref, "drop"] += 1
+                return None
+            done.append((ref, rule.action))
+        return tuple(changed), done
 
     def export_queryset(
         self, strategy: Exportable, queryset: QuerySet, model: type[Model], no_update: bool
@@ -572,20 +643,36 @@ class ExportRun:
             for ref in self.graph.referencing(model):
                 if ref.model not in taken or ref.model in self.kept:
                     enqueue(ref.model)
-        dropped: dict[type[Model], int] = {}
+        dropped: Counter[type[Model]] = Counter()
+        unneeded: Counter[type[Model]] = Counter()
+
+        def removed_from(model: type[Model]) -> None:
+            for ref in self.graph.referencing(model):
+                enqueue(ref.model)
+            for other, grefs in self.plan.generic.items():
+                if grefs:
+                    enqueue(other)
+            for other, drefs in self.plan.derived.items():
+                if any(d.target._meta.concrete_model is model for d in drefs):
+                    enqueue(other)
+
         while queue:
-            model = queue.popleft()
-            removed = self._prune_model(model)
-            if removed:
-                dropped[model] = dropped.get(model, 0) + removed
-                for ref in self.graph.referencing(model):
-                    enqueue(ref.model)
-                for other, grefs in self.plan.generic.items():
-                    if grefs:
-                        enqueue(other)
-                for other, drefs in self.plan.derived.items():
-                    if any(d.target._meta.concrete_model is model for d in drefs):
-                        enqueue(other)
+            while queue:
+                model = queue.popleft()
+                removed = self._prune_model(model)
+                if removed:
+                    dropped[model] += removed
+                    removed_from(model)
+            # Rows pulled in by rows dropped since go too, and what referenced them in turn.
+            for model, removed in self._drop_unneeded_pulls().items():
+                unneeded[model] += removed
+                removed_from(model)
+        for model, removed in unneeded.items():
+            self.summary.add(model_label(model), -removed)
+            self.reporter.info(
+                f"{model_label(model)}: dropped {removed:,} pulled rows that only dropped rows "
+                "referenced"
+            )
         for model, removed in dropped.items():
             label = model_label(model)
             if model in taken:
@@ -600,30 +687,25 @@ class ExportRun:
                     "rows no longer exported"
                 )
 
-    def files(self, model: type[Model]) -> list[tuple[Path, Path]]:
-        """The export files of ``model``: (file to read, file to write it back to)."""
+    def files(self, model: type[Model]) -> list[tuple[Path, Path, Strategy | None]]:
+        """The export files of ``model``: (file to read, file to write it back to, the
+        strategy that wrote it or ``None`` for pulled rows)."""
         label = model_label(model)
-        found = []
+        found: list[tuple[Path, Path, Strategy | None]] = []
         for strategy in self.settings.strategies.get(model, []):
             if isinstance(strategy, Exportable):
                 path = strategy.existing_data_file(self.dest, label)
                 if path is not None:
-                    found.append((path, strategy.data_file(self.dest, label)))
+                    found.append((path, strategy.data_file(self.dest, label), strategy))
         pulled = pulled_file(self.dest, label)
         if pulled.is_file():
-            found.append((pulled, pulled))
+            found.append((pulled, pulled, None))
         return found
 
     def _prune_model(self, model: type[Model]) -> int:
-        """Drop the rows of ``model``'s files that reference rows the export does not hold."""
-        refs = [
-            (_field_name(model, ref.attname), ref.field, self.keyset(ref.target, ref.target_field))
-            for ref in self.graph.references.get(model, ())
-        ]
+        """Apply the rules of ``model``'s rows that reference rows the export does not hold:
+        rewrite them with NULL or a default, or drop them."""
         generic = self.plan.generic.get(model, [])
-        key_sets = [
-            (self.keyset(model, name), _field_name(model, name)) for name in self.key_fields(model)
-        ]
 
         def points_at_exported(row: Row, gref: GenericReference) -> bool:
             content_type = row["fields"].get(gref.ct_name)
@@ -638,36 +720,143 @@ class ExportRun:
             except ValidationError:
                 return False
 
-        def intact(row: Row) -> bool:
-            return all(
-                (value := _serialised(row, name)) is None or field.to_python(value) in keys
-                for name, field, keys in refs
-            ) and all(points_at_exported(row, gref) for gref in generic)
-
         removed_total = 0
-        for path, target in self.files(model):
-            # Read first: a file with nothing to drop is left as it is.
-            failed = {number for number, row in read_rows(path, model) if not intact(row)}
+        for path, target, strategy in self.files(model):
+            refs = [
+                (
+                    _field_name(model, ref.attname),
+                    ref,
+                    self.keyset(ref.target, ref.target_field),
+                    rule,
+                )
+                for ref in self.graph.references.get(model, ())
+                if (rule := self.rule(ref, strategy)).action != "keep"
+            ]
+
+            def settle(row: Row, refs: list = refs) -> tuple[bool, list[tuple[Reference, str]]]:
+                """Rewrite ``row`` by the rules of its missing references: whether it stays,
+                and what each rule did."""
+                done: list[tuple[Reference, str]] = []
+                for name, ref, keys, rule in refs:
+                    value = _serialised(row, name)
+                    if value is None or ref.field.to_python(value) in keys:
+                        continue
+                    if rule.action == "null":
+                        row["fields"][name] = None
+                    elif rule.action == "set" and rule.value in keys:
+                        row["fields"][name] = _plain(rule.value)
+                    else:
+                        return False, [(ref, "drop")]
+                    done.append((ref, rule.action))
+                if not all(points_at_exported(row, gref) for gref in generic):
+                    return False, []
+                return True, done
+
+            # Rows whose derived references point at rows the export does not hold.
+            failed: set[int] = set()
             for dref in self.plan.derived.get(model, []):
                 keys = self.keyset(dref.target, dref.target_field)
                 values = _column_values(path, model, dref.columns)
                 failed |= derived.failing(dref, self.database, values, keys)
-            if not failed:
+
+            def stays(number: int, row: Row, failed: set[int] = failed) -> bool:
+                return number not in failed and settle(row)[0]
+
+            # Read first: a file with nothing to change is left as it is.
+            removed, changes = [], Counter()
+            for number, row in read_rows(path, model):
+                if number in failed:
+                    removed.append(row)
+                    continue
+                kept, done = settle(row)
+                if not kept:
+                    removed.append(row)
+                changes.update(done)
+            if not changes and not removed:
                 continue
-            removed = []
-            with atomic_writer(target) as out:
-                for number, row in read_rows(path, model):
-                    if number in failed:
-                        removed.append(row)
-                    else:
-                        out.write(encode(row))
-            if path != target:
-                path.unlink()
-            for row in removed:
-                for keys, name in key_sets:
-                    keys.discard(keys.field.to_python(_serialised(row, name)))
+            self.affected.update(changes)
+            self._write_back(model, path, target, stays, removed)
             removed_total += len(removed)
         return removed_total
+
+    def _write_back(
+        self,
+        model: type[Model],
+        path: Path,
+        target: Path,
+        keep: Callable[[int, Row], bool],
+        removed: Sequence[Row],
+    ) -> None:
+        """Write the rows of ``path`` that ``keep`` keeps (given line number and row, which
+        it may rewrite) to ``target``, and forget the keys of the ``removed`` ones."""
+        with atomic_writer(target) as out:
+            for number, row in read_rows(path, model):
+                if keep(number, row):
+                    out.write(encode(row))
+        if path != target:
+            path.unlink()
+        for row in removed:
+            for name in self.key_fields(model):
+                keys = self.keyset(model, name)
+                keys.discard(keys.field.to_python(_serialised(row, _field_name(model, name))))
+
+    def _drop_unneeded_pulls(self) -> dict[type[Model], int]:
+        """Drop pulled rows that no exported row brings any more: those that rows dropped
+        since pulled in. Returns how many rows of each model went."""
+        label = {m: model_label(m) for m in self.models}
+        pulled = {m for m in self.models if pulled_file(self.dest, label[m]).is_file()}
+        if not pulled:
+            return {}
+        wanted: dict[tuple[type[Model], str], set[Any]] = {}
+        for model in self.models:
+            for path, _, source in self.files(model):
+                refs = [
+                    (_field_name(model, ref.attname), ref)
+                    for ref in self.plan.pulls(model, source)
+                    if ref.target in pulled
+                ]
+                children = [ref.model for ref in self.plan.children(model) if ref.model in pulled]
+                for dref in self.plan.derived.get(model, []):
+                    target = dref.target._meta.concrete_model
+                    if dref.rule == "pull" and target in pulled:
+                        values = (
+                            columns for _, columns in _column_values(path, model, dref.columns)
+                        )
+                        for targets in derived.resolved(dref, self.database, list(values)):
+                            wanted.setdefault((target, dref.target_field), set()).update(targets)
+                if not refs and not children:
+                    continue
+                for _, row in read_rows(path, model):
+                    for name, ref in refs:
+                        if (value := _serialised(row, name)) is not None:
+                            wanted.setdefault((ref.target, ref.target_field), set()).add(
+                                ref.field.to_python(value)
+                            )
+                    for child in children:
+                        wanted.setdefault((child, child._meta.pk.attname), set()).add(
+                            model._meta.pk.to_python(row["pk"])
+                        )
+        result = {}
+        for model in pulled:
+            asks = [
+                (_field_name(model, attname), _field(model, attname), values)
+                for (target, attname), values in wanted.items()
+                if target is model
+            ]
+
+            def needed(number: int, row: Row, asks: list = asks) -> bool:
+                return any(
+                    (value := _serialised(row, name)) is not None
+                    and field.to_python(value) in values
+                    for name, field, values in asks
+                )
+
+            path = pulled_file(self.dest, label[model])
+            removed = [row for number, row in read_rows(path, model) if not needed(number, row)]
+            if removed:
+                self._write_back(model, path, path, needed, removed)
+                result[model] = len(removed)
+        return result
 
 
 class PulledFiles:
@@ -693,6 +882,28 @@ class PulledFiles:
         self._open.clear()
 
 
+def _bringers(plan: ExportPlan) -> dict[type[Model], set[type[Model]]]:
+    """Per model, the models whose rows may bring rows of it, directly or in turn: through
+    pulls, and parents bringing their child rows (multi-table inheritance)."""
+    brings: dict[type[Model], set[type[Model]]] = {
+        m: {ref.target for s in plan.sources(m) for ref in plan.pulls(m, s)}
+        | {ref.model for ref in plan.children(m)}
+        | {d.target._meta.concrete_model for d in plan.derived.get(m, []) if d.rule == "pull"}
+        for m in plan.order
+    }
+    result: dict[type[Model], set[type[Model]]] = {}
+    for start, direct in brings.items():
+        seen, todo = set(), list(direct)
+        while todo:
+            model = todo.pop()
+            if model not in seen:
+                seen.add(model)
+                todo.extend(brings.get(model, ()))
+        for model in seen:
+            result.setdefault(model, set()).add(start)
+    return result
+
+
 def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
@@ -705,6 +916,11 @@ def _field(model: type[Model], attname: str) -> Field:
 def _field_name(model: type[Model], attname: str) -> str:
     """The name under which a field's value is serialised (``pk`` for the primary key)."""
     return "pk" if attname == model._meta.pk.attname else _field(model, attname).name
+
+
+def _plain(value: Any) -> Any:
+    """A key as an export row holds it: numbers and strings as they are, others as text."""
+    return value if isinstance(value, (int, str)) else str(value)
 
 
 def _serialised(row: Row, name: str) -> Any:
@@ -793,7 +1009,7 @@ def export(
         work = stage.path
         if only or no_update:
             _keep_previous(stage, models, no_update, reporter)
-        run = ExportRun(database, stage, plan, models, reporter, anonymise=not dry_run)
+        run = ExportRun(database, stage, plan, models, reporter, dry_run=dry_run)
 
         def notify(hook: str, **kwargs: Any) -> None:
             if not dry_run:
@@ -824,6 +1040,9 @@ def export(
                 run.pulled_files.close()
                 run.prune()
                 summary = run.summary.finish()
+                summary.affected = {
+                    (str(ref), action): rows for (ref, action), rows in run.affected.items()
+                }
                 notify("devdata_after_export", summary=summary)
             finally:
                 run.pulled_files.close()

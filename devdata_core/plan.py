@@ -24,7 +24,7 @@ declared to hold their ids.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -32,7 +32,7 @@ from pathlib import Path
 from django.apps import apps
 from django.db.models import Model
 
-from . import layout, plugins
+from . import layout, plugins, rules
 from .graph import ModelGraph, Reference, build_graph, references
 from .references import DerivedReference
 from .settings import NATURAL_KEY_MODELS, DevdataSettings, model_label
@@ -110,6 +110,11 @@ def natural_key_models() -> set[type[Model]]:
     }
 
 
+def takes_every_row(settings: DevdataSettings, model: type[Model]) -> bool:
+    """Whether one of ``model``'s strategies exports all its rows (that keep references intact)."""
+    return any(getattr(s, "takes_every_row", False) for s in settings.strategies.get(model, []))
+
+
 def is_parent_link(ref: Reference) -> bool:
     return bool(ref.field.remote_field.parent_link)
 
@@ -172,8 +177,15 @@ class ExportPlan:
         """Parent links of models that inherit from ``model``."""
         return [r for r in self.graph.referencing(model) if is_parent_link(r)]
 
-    def describe(self, model: type[Model]) -> list[str]:
-        """How ``model`` is taken, for ``devdata_export --plan``."""
+    def describe(
+        self,
+        model: type[Model],
+        database: str,
+        affected: Mapping[tuple[str, str], int],
+    ) -> list[str]:
+        """How ``model`` is taken from ``database``, for ``devdata_export --plan``: each
+        restricting reference says its rule (:mod:`devdata_core.rules`), and how many
+        rows the export ``affected``."""
         lines = []
         if model in self.reference_only:
             lines.append("reference-only: takes just the rows that exported rows reference")
@@ -186,10 +198,24 @@ class ExportPlan:
         sources = self.sources(model)
         pulling = {ref for s in sources for ref in self.pulls(model, s)}
         for ref in self.references(model):
+            counts = ", ".join(
+                f"{rows:,} row{'' if rows == 1 else 's'} {rules.DONE[action]}"
+                for action in ("null", "set", "drop")
+                if (rows := affected.get((str(ref), action)))
+            )
             if ref in pulling:
                 lines.append(f"pulls {model_label(ref.target)} through {ref}")
-            if not all(ref in self.pulls(model, s) for s in sources):
-                lines.append(f"restricted by {ref} -> {model_label(ref.target)}")
+            restricting = [s for s in sources if ref not in self.pulls(model, s)]
+            found = {rules.missing_rule(ref, s, self.settings, database) for s in restricting}
+            for rule in sorted(found, key=str):
+                if rule.action == "keep":
+                    lines.append(f"kept as is: {ref} -> {model_label(ref.target)}, {rule.reason}")
+                else:
+                    lines.append(
+                        f"restricted by {ref} -> {model_label(ref.target)}: {rule.describe()}"
+                    )
+            if counts or any(rule.action != "keep" for rule in found):
+                lines.append(f"  {ref}: {counts or 'no rows affected'}")
         for gref in self.generic.get(model, []):
             lines.append(f"restricted by generic relation {gref}")
         for dref in self.derived.get(model, []):
@@ -316,15 +342,21 @@ def _reference_only(
 ) -> set[type[Model]]:
     """Defaulted models referenced only by models that export a subset of their rows.
 
-    A model exports a subset when it is configured, references a model that does, or
-    has generic foreign keys while anything is configured; models that export nothing
+    A model exports a subset when it samples (no strategy of its own takes every row,
+    :attr:`~devdata_core.strategies.Exportable.takes_every_row`), references a model that
+    does, or has generic foreign keys while anything samples; models that export nothing
     (no strategy, or only factories) do not count as referencing anything. Many-to-many tables that
     Django creates follow their ends, so they decide only for a model that nothing else
     references: it is reference-only when their other ends are subsets. A defaulted
-    child of a subset (multi-table inheritance) comes only with its parent rows.
+    child of a subset (multi-table inheritance) comes only with its parent rows. With
+    nothing sampled, every model is taken whole.
     """
-    explicit = set(models) - settings.defaulted
-    subset = explicit | (set(generic) if explicit else set())
+    sampled = {
+        m
+        for m in models
+        if model_label(m) not in NATURAL_KEY_MODELS and not takes_every_row(settings, m)
+    }
+    subset = sampled | (set(generic) if sampled else set())
     referencers: dict[type[Model], set[type[Model]]] = {m: set() for m in models}
     exporting = {
         m for m in models if any(isinstance(s, Exportable) for s in settings.strategies[m])

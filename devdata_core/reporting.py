@@ -23,6 +23,9 @@ class RunSummary:
     removed_by_model: Counter[str] = field(default_factory=Counter)
     started: float = field(default_factory=time.monotonic)
     seconds: float = 0.0
+    #: Rows that the rules for missing references changed, by (reference, action): see
+    #: :mod:`devdata_core.rules`.
+    affected: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @property
     def models(self) -> int:

@@ -31,6 +31,11 @@ from .strategies import Exportable, Strategy
 #: and the default strategy does not export their rows.
 NATURAL_KEY_MODELS = frozenset({"contenttypes.ContentType", "auth.Permission"})
 
+#: What becomes of rows whose references point at rows a sample left out
+#: (``DEVDATA_MISSING_REFERENCES``, a strategy's ``missing_references``; see
+#: :mod:`devdata_core.rules`): what their foreign key's ``on_delete`` says, or dropped.
+MISSING_REFERENCES = ("on_delete", "drop")
+
 
 def model_label(model: type[Model]) -> str:
     """``app_label.ModelName``, the key devdata uses for a model everywhere."""
@@ -80,6 +85,7 @@ class DevdataSettings:
     generic_references: dict[type[Model], list[tuple[str, str]]] = dataclasses.field(
         default_factory=dict
     )
+    missing_references: str = "on_delete"
 
 
 def load_settings() -> DevdataSettings:
@@ -95,6 +101,7 @@ def load_settings() -> DevdataSettings:
         faker_locales=_load_locales(),
         keep_migration_rows=_load_keep_migration_rows(),
         generic_references=_load_generic_references(),
+        missing_references=_load_missing_references(),
     )
     _check_referenced_fields_are_kept(loaded)
     return loaded
@@ -220,7 +227,23 @@ def _load_strategy(entry: Any, where: str) -> Strategy:
     _check_initialised(strategy, where)
     for index, label in enumerate(strategy.depends_on):
         resolve_model(label, f"{where}.depends_on[{index}]")
+    mode = getattr(strategy, "missing_references", None)
+    if mode is not None:
+        _check_missing_references(mode, f"{where}: missing_references")
     return strategy
+
+
+def _check_missing_references(value: object, where: str) -> None:
+    if value not in MISSING_REFERENCES:
+        raise ConfigError(
+            f"{where} must be {' or '.join(map(repr, MISSING_REFERENCES))}, got {value!r}"
+        )
+
+
+def _load_missing_references() -> str:
+    value = getattr(django_settings, "DEVDATA_MISSING_REFERENCES", MISSING_REFERENCES[0])
+    _check_missing_references(value, "DEVDATA_MISSING_REFERENCES")
+    return value
 
 
 def _load_strategies() -> tuple[dict[type[Model], list[Strategy]], frozenset[type[Model]]]:

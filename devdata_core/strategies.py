@@ -42,6 +42,16 @@ class Exportable:
     #: keys (see :mod:`devdata_core.plan`), and through nullable ones too.
     pull_parents: bool = False
     pull_nullable: bool = False
+    #: What becomes of rows whose references point at rows left out: ``"on_delete"`` or
+    #: ``"drop"`` (see :mod:`devdata_core.rules`); ``None`` follows
+    #: ``DEVDATA_MISSING_REFERENCES``.
+    missing_references: str | None = None
+
+    @property
+    def takes_every_row(self) -> bool:
+        """Whether this strategy exports every row of its model (those that keep references
+        intact): then its model is not a sample, and models it references are taken whole."""
+        return False
 
     def __init__(self, *args: object, name: str, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

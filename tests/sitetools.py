@@ -384,7 +384,12 @@ def _tables() -> list[type[Model]]:
 
 
 def _references(model: type[Model]) -> list[ForeignKey]:
-    return [f for f in model._meta.local_concrete_fields if isinstance(f, ForeignKey)]
+    """Foreign keys the database enforces: one with ``db_constraint=False`` may dangle."""
+    return [
+        f
+        for f in model._meta.local_concrete_fields
+        if isinstance(f, ForeignKey) and f.db_constraint
+    ]
 
 
 def _generic_keys(model: type[Model]) -> list[GenericForeignKey]:

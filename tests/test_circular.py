@@ -55,7 +55,8 @@ def test_a_sample_drops_turtles_standing_on_turtles_left_behind(site):
     assert "turtles.World: dropped 1 rows whose references were not exported" in output.stdout
 
 
-def test_authors_and_books_reference_each_other(site):
+@pytest.mark.parametrize("missing", ["on_delete", "drop"])
+def test_authors_and_books_reference_each_other(site, missing):
     authors = {
         pk: Author.objects.using(site.src).create(pk=pk, name=f"a{pk}") for pk in (1, 2, 3, 4)
     }
@@ -69,29 +70,30 @@ def test_authors_and_books_reference_each_other(site):
     for author, book in [(1, 15), (2, 13), (3, None), (4, 11)]:
         Author.objects.using(site.src).filter(pk=author).update(favourite_book=book)
     site.configure(
+        DEVDATA_MISSING_REFERENCES=missing,
         DEVDATA_STRATEGIES={
             # The three newest authors: 4's favourite book is by author 1, who is not
-            # exported, so 4 is dropped, and with 4 its book, edition and tags.
+            # exported. The key says SET_NULL, so 4 comes without a favourite; as 1.x did
+            # ("drop"), 4 is dropped, and with 4 its book, edition and tags.
             "library.Author": [LatestSampleQuerySetStrategy(name="newest", count=3)]
-        }
+        },
     )
 
     site.roundtrip()
 
-    assert site.exported_pks("library.Author") == {2, 3}
-    assert site.exported_pks("library.Book") == {12, 13}
-    assert site.exported_pks("library.Edition") == {22, 23}
-    assert {row["fields"]["book"] for row in site.exported("library.Book_tags")["all"]} == {
-        12,
-        13,
-    }
-    assert dict(Author.objects.using(site.dev).values_list("pk", "favourite_book")) == {
-        2: 13,
-        3: None,
-    }
-    assert site.pks(Book) == {12, 13}
-    assert site.pks(Edition) == {22, 23}
-    assert set(BookTags.objects.using(site.dev).values_list("book", flat=True)) == {12, 13}
+    if missing == "drop":
+        authors, favourites = {2, 3}, {2: 13, 3: None}
+    else:
+        authors, favourites = {2, 3, 4}, {2: 13, 3: None, 4: None}
+    books = {pk + 10 for pk in authors}
+    assert site.exported_pks("library.Author") == authors
+    assert site.exported_pks("library.Book") == books
+    assert site.exported_pks("library.Edition") == {pk + 10 for pk in books}
+    assert {row["fields"]["book"] for row in site.exported("library.Book_tags")["all"]} == books
+    assert dict(Author.objects.using(site.dev).values_list("pk", "favourite_book")) == favourites
+    assert site.pks(Book) == books
+    assert site.pks(Edition) == {pk + 10 for pk in books}
+    assert set(BookTags.objects.using(site.dev).values_list("book", flat=True)) == books
 
 
 def test_an_author_whose_favourite_book_is_exported_later_is_kept(site):

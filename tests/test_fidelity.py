@@ -96,26 +96,36 @@ def test_a_child_of_multi_table_inheritance_arrives_with_its_parent_row(site):
     assert field_values(arrived) == field_values(Special.objects.using(site.src).get(pk=special.pk))
 
 
-def test_a_child_goes_when_its_parent_row_is_dropped(site):
+@pytest.mark.parametrize("missing", ["drop", "on_delete"])
+def test_a_child_goes_when_its_parent_row_is_dropped(site, missing):
+    """Record.follows is SET_NULL: followers of a record left out stay without it, unless
+    the settings drop them; then a child row goes with its parent row."""
     first = make_record(site)
     follower = make_record(site, follows=first)
     special_follower = make_record(site, model=Special, extra="dropped", follows=first)
     special = make_record(site, model=Special, extra="kept")
     site.configure(
+        DEVDATA_MISSING_REFERENCES=missing,
         DEVDATA_STRATEGIES={
             "fidelity.Record": [
                 ExactQuerySetStrategy(
                     name="some", pks=[follower.pk, special_follower.pk, special.pk]
                 )
             ]
-        }
+        },
     )
 
     site.roundtrip()
 
-    assert site.exported_pks("fidelity.Record") == {special.pk}
-    assert site.exported_pks("fidelity.Special") == {special.pk}
-    assert site.pks(Special) == {special.pk}
+    if missing == "drop":
+        records, specials = {special.pk}, {special.pk}
+    else:
+        records = {follower.pk, special_follower.pk, special.pk}
+        specials = {special_follower.pk, special.pk}
+        assert set(Record.objects.using(site.dev).values_list("follows", flat=True)) == {None}
+    assert site.exported_pks("fidelity.Record") == records
+    assert site.exported_pks("fidelity.Special") == specials
+    assert site.pks(Special) == specials
 
 
 def test_the_default_site_is_replaced_by_the_exported_one(site):
@@ -256,12 +266,13 @@ def test_new_rows_can_be_created_in_every_table_after_the_import(site):
 
     site.roundtrip()
 
-    # The shop and defaults apps' tables have their own round trips in test_subsets.py
-    # and test_exact_copy.py.
+    # The shop, defaults and newsroom apps' tables have their own round trips in
+    # test_subsets.py, test_exact_copy.py and test_rules.py.
     numbered = [
         m
         for m in load_settings().strategies
-        if isinstance(m._meta.pk, AutoFieldMixin) and m._meta.app_label not in ("shop", "defaults")
+        if isinstance(m._meta.pk, AutoFieldMixin)
+        and m._meta.app_label not in ("shop", "defaults", "newsroom")
     ]
     before = {m: m._base_manager.using(site.dev).count() for m in numbered}
     assert all(before.values()), "every table with a sequence holds imported rows"

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "testsite.defaults",
     "testsite.audit",
     "testsite.pages",
+    "testsite.newsroom",
 ]
 
 _sqlite_dir = Path(os.environ.get("DEVDATA_TEST_SQLITE_DIR") or tempfile.mkdtemp(prefix="devdata-"))

@@ -114,7 +114,7 @@ class Command(DevdataCommand):
             label = model_label(model)
             rows = summary.rows_by_model.get(label, 0)
             self.stdout.write(f"{number:>3}. {label}: {rows:,} row{'' if rows == 1 else 's'}")
-            for line in plan.describe(model):
+            for line in plan.describe(model, database, summary.affected):
                 self.stdout.write(f"       {line}")
         self.stdout.write(
             f"An export would write {summary.rows:,} rows of {summary.models} models; "

@@ -23,7 +23,9 @@ class QuerySetStrategy(Exportable, Strategy):
 
     With ``pull_parents=True`` the rows bring in the rows they reference through
     non-null foreign keys (and nullable ones too with ``pull_nullable=True``), instead
-    of being dropped when those were not exported.
+    of being dropped when those were not exported. Rows whose references point at rows
+    left out follow their foreign key's ``on_delete``, or are dropped with
+    ``missing_references="drop"`` (see :mod:`devdata_core.rules`).
     """
 
     def __init__(
@@ -32,12 +34,23 @@ class QuerySetStrategy(Exportable, Strategy):
         anonymise: bool = True,
         pull_parents: bool = False,
         pull_nullable: bool = False,
+        missing_references: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.anonymise = anonymise
         self.pull_parents = pull_parents
         self.pull_nullable = pull_nullable
+        self.missing_references = missing_references
+
+    @property
+    def takes_every_row(self) -> bool:
+        """True unless a subclass narrows the rows (``get_queryset``) or exports its own way."""
+        cls = type(self)
+        return (
+            cls.get_queryset is QuerySetStrategy.get_queryset
+            and cls.export_data is QuerySetStrategy.export_data
+        )
 
     def get_queryset(self, django_dbname: str, dest: Path, model: type[Model]) -> QuerySet:
         """The rows to export; subclasses narrow it down, calling ``super()`` first."""
