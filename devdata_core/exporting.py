@@ -334,6 +334,9 @@ class ExportRun:
                 if ref.field.null:
                     condition |= Q(**{f"{ref.attname}__isnull": True})
                 queryset = queryset.filter(condition)
+        for ref in self.plan.sampled_children(model._meta.concrete_model):
+            children = ref.model._base_manager.using(queryset.db).values(ref.attname)
+            queryset = queryset.exclude(**{f"{ref.target_field}__in": children})
         return queryset
 
     def columns(self, model: type[Model]) -> list[str]:

@@ -128,6 +128,11 @@ class ExportPlan:
     reference_only: frozenset[type[Model]]
     natural: frozenset[type[Model]]
     generic: dict[type[Model], list[GenericReference]]
+    #: Defaulted children (multi-table inheritance) of subsets: their rows come only with
+    #: their parent rows, and references to them restrict.
+    with_parents: frozenset[type[Model]] = frozenset()
+    #: Models whose own strategies take a sample (none takes every row).
+    sampled: frozenset[type[Model]] = frozenset()
     #: References that plugins declare (``devdata_references``), by model.
     derived: dict[type[Model], list[DerivedReference]] = field(default_factory=dict)
     #: Plain columns that hold keys of natural-key models (content type ids), by model:
@@ -145,8 +150,9 @@ class ExportPlan:
         return self.graph.references.get(model, [])
 
     def strategies(self, model: type[Model]) -> list[Strategy]:
-        """The strategies that export rows of ``model`` (none for reference-only models)."""
-        if model in self.reference_only:
+        """The strategies that export rows of ``model`` (none for reference-only models, nor
+        for those that come with their parent rows)."""
+        if model in self.reference_only or model in self.with_parents:
             return []
         return self.settings.strategies.get(model, [])
 
@@ -177,6 +183,14 @@ class ExportPlan:
         """Parent links of models that inherit from ``model``."""
         return [r for r in self.graph.referencing(model) if is_parent_link(r)]
 
+    def sampled_children(self, model: type[Model]) -> list[Reference]:
+        """Parent links of sampled children whose parent rows ``model``'s default strategy
+        leaves to them: sampling blog posts leaves the other posts' page rows behind, while
+        the other kinds of page still come whole."""
+        if model not in self.settings.defaulted:
+            return []
+        return [r for r in self.children(model) if r.model in self.sampled]
+
     def describe(
         self,
         model: type[Model],
@@ -189,11 +203,15 @@ class ExportPlan:
         lines = []
         if model in self.reference_only:
             lines.append("reference-only: takes just the rows that exported rows reference")
+        if model in self.with_parents:
+            lines.append("comes with its parent rows: takes just the children of exported rows")
+        for ref in self.sampled_children(model):
+            lines.append(f"leaves the parent rows of {model_label(ref.model)} to its sample")
         for strategy in self.strategies(model):
             name = getattr(strategy, "name", "")
             default = " (default strategy)" if model in self.settings.defaulted else ""
             lines.append(f"strategy {name!r}: {type(strategy).__name__}{default}")
-        if not self.strategies(model) and model not in self.reference_only:
+        if not self.strategies(model) and not {model} & (self.reference_only | self.with_parents):
             lines.append("no strategy: nothing is exported")
         sources = self.sources(model)
         pulling = {ref for s in sources for ref in self.pulls(model, s)}
@@ -257,14 +275,17 @@ def export_plan(settings: DevdataSettings) -> ExportPlan:
             if not m._meta.get_field(gref.ct_name).is_relation:
                 content_type = apps.get_model("contenttypes", "ContentType")
                 natural_columns.setdefault(m, {})[gref.ct_attname] = content_type
-    reference_only = frozenset(_reference_only(settings, models, refs, generic))
+    sampled = frozenset(_sampled(settings, models))
+    reference_only, with_parents = _reference_only(settings, models, refs, generic, sampled)
 
     plan = ExportPlan(
         settings=settings,
         graph=ModelGraph(order=models, references=refs),
-        reference_only=reference_only,
+        reference_only=frozenset(reference_only),
         natural=natural,
         generic=generic,
+        with_parents=frozenset(with_parents),
+        sampled=sampled,
         derived=derived,
         natural_columns=natural_columns,
     )
@@ -334,13 +355,24 @@ def _derived_order(plan: ExportPlan) -> dict[type[Model], set[type[Model]]]:
     return hints
 
 
+def _sampled(settings: DevdataSettings, models: list[type[Model]]) -> set[type[Model]]:
+    """Models whose strategies take a sample: none of them takes every row."""
+    return {
+        m
+        for m in models
+        if model_label(m) not in NATURAL_KEY_MODELS and not takes_every_row(settings, m)
+    }
+
+
 def _reference_only(
     settings: DevdataSettings,
     models: list[type[Model]],
     refs: dict[type[Model], list[Reference]],
     generic: dict[type[Model], list[GenericReference]],
-) -> set[type[Model]]:
-    """Defaulted models referenced only by models that export a subset of their rows.
+    sampled: frozenset[type[Model]],
+) -> tuple[set[type[Model]], set[type[Model]]]:
+    """Defaulted models referenced only by models that export a subset of their rows, and
+    defaulted children of subsets.
 
     A model exports a subset when it samples (no strategy of its own takes every row,
     :attr:`~devdata_core.strategies.Exportable.takes_every_row`), references a model that
@@ -348,15 +380,11 @@ def _reference_only(
     (no strategy, or only factories) do not count as referencing anything. Many-to-many tables that
     Django creates follow their ends, so they decide only for a model that nothing else
     references: it is reference-only when their other ends are subsets. A defaulted
-    child of a subset (multi-table inheritance) comes only with its parent rows. With
-    nothing sampled, every model is taken whole.
+    child of a subset (multi-table inheritance) comes only with its parent rows, and rows
+    that reference it are restricted by it (tags of blog posts do not pull every post
+    back in). With nothing sampled, every model is taken whole.
     """
-    sampled = {
-        m
-        for m in models
-        if model_label(m) not in NATURAL_KEY_MODELS and not takes_every_row(settings, m)
-    }
-    subset = sampled | (set(generic) if sampled else set())
+    subset = set(sampled) | (set(generic) if sampled else set())
     referencers: dict[type[Model], set[type[Model]]] = {m: set() for m in models}
     exporting = {
         m for m in models if any(isinstance(s, Exportable) for s in settings.strategies[m])
@@ -376,6 +404,7 @@ def _reference_only(
         )
 
     reference_only: set[type[Model]] = set()
+    with_parents: set[type[Model]] = set()
     while True:
         # Restriction first: a model that references a subset is one itself.
         grown = True
@@ -388,20 +417,17 @@ def _reference_only(
             }
             subset |= restricted
             grown = bool(restricted)
-        found = {
-            m
-            for m in settings.defaulted - subset
-            if settings.strategies.get(m)
-            and (
-                referenced_only_by_subsets(m)
-                # A child of a subset (multi-table inheritance) comes with its parent rows.
-                or any(r.target in subset and is_parent_link(r) for r in refs[m])
-            )
+        candidates = {m for m in settings.defaulted - subset if settings.strategies.get(m)}
+        # A child of a subset (multi-table inheritance) comes with its parent rows.
+        children = {
+            m for m in candidates if any(r.target in subset and is_parent_link(r) for r in refs[m])
         }
-        if not found:
-            return reference_only
+        found = {m for m in candidates - children if referenced_only_by_subsets(m)}
+        if not found and not children:
+            return reference_only, with_parents
         reference_only |= found
-        subset |= found
+        with_parents |= children
+        subset |= found | children
 
 
 def _ordering_pulls(plan: ExportPlan, models: Iterable[type[Model]]) -> set[Reference]:

@@ -121,3 +121,11 @@ SILENCED_SYSTEM_CHECKS = ["models.W036"]  # MariaDB: no conditional unique const
 
 DEVDATA_DEFAULT_STRATEGY = ("devdata_queryset.QuerySetStrategy", {"name": "all"})
 DEVDATA_STRATEGIES = {}
+# Wagtail's reference index keeps what refers to what as content type + id pairs, without
+# a GenericForeignKey: a subset takes the entries whose both ends it exports.
+DEVDATA_GENERIC_REFERENCES = {
+    "wagtailcore.ReferenceIndex": [
+        ("content_type", "object_id"),
+        ("to_content_type", "to_object_id"),
+    ],
+}
