@@ -13,6 +13,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Model
+
 from .errors import PluginError, describe
 from .keys import KeySet
 from .references import DerivedReference
@@ -87,9 +89,10 @@ def failing(
     """Of ``(line number, column values)`` rows, the lines that reference a target key
     outside ``keys``.
 
-    A pulling reference fails only for targets that the source holds (and the export
-    dropped): no database enforces a derived reference, so a row pointing at a row that
-    production does not have either is kept as production has it (a tree's orphan).
+    A reference fails only for targets that the source holds (and the export left out):
+    no database enforces a derived reference, so a row pointing at a row that production
+    does not have either is kept as production has it (a tree's orphan, the history of
+    a deleted object).
     """
     numbers, values = [], []
     for number, columns in rows:
@@ -99,19 +102,19 @@ def failing(
         {key for key in targets if key not in keys}
         for targets in resolved(reference, database, values)
     ]
-    if reference.rule == "pull":
-        held = _held_by_source(reference, database, set().union(*missing))
-        missing = [targets & held for targets in missing]
+    target = reference.target._meta.concrete_model
+    held = held_by_source(target, reference.target_field, database, set().union(*missing))
+    missing = [targets & held for targets in missing]
     return {number for number, targets in zip(numbers, missing, strict=True) if targets}
 
 
-def _held_by_source(reference: DerivedReference, database: str, wanted: set[Any]) -> set[Any]:
-    """The keys among ``wanted`` that rows of the reference's target have in the source."""
-    manager = reference.target._base_manager.using(database)
-    field = reference.target_field
+def held_by_source(model: type[Model], attname: str, database: str, wanted: set[Any]) -> set[Any]:
+    """The values among ``wanted`` that rows of ``model`` have in column ``attname`` of the
+    source: keys that an export left out, as opposed to keys of rows that do not exist."""
+    manager = model._base_manager.using(database)
     held: set[Any] = set()
     ordered = sorted(wanted, key=repr)
     for start in range(0, len(ordered), BATCH_SIZE):
         chunk = ordered[start : start + BATCH_SIZE]
-        held.update(manager.filter(**{f"{field}__in": chunk}).values_list(field, flat=True))
+        held.update(manager.filter(**{f"{attname}__in": chunk}).values_list(attname, flat=True))
     return held

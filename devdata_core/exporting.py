@@ -376,7 +376,9 @@ class ExportRun:
             target, object_id = pointed
             if target is None:
                 return False
-            if object_id in self.keyset(target):
+            if object_id in self.keyset(target) or target in self.complete:
+                # Every row of a whole target is exported: this one is not in the source
+                # either, and the row stays as production has it.
                 continue
             if target not in rules.growing:
                 rules.growing[target] = self.may_grow(target)
@@ -710,18 +712,41 @@ class ExportRun:
         rewrite them with NULL or a default, or drop them."""
         generic = self.plan.generic.get(model, [])
 
-        def points_at_exported(row: Row, gref: GenericReference) -> bool:
+        def pointed(row: Row, gref: GenericReference) -> tuple[type[Model] | None, Any] | None:
+            """What a generic reference of ``row`` points at, ``None`` if null; the model is
+            ``None`` for a content type unknown to this project."""
             content_type = row["fields"].get(gref.ct_name)
             object_id = row["fields"].get(gref.fk_name)
             if content_type is None or object_id is None:
-                return True
+                return None
             target = self.content_type_model(content_type)
-            if target is None:
-                return False
             try:
-                return target._meta.pk.to_python(object_id) in self.keyset(target)
+                return target, target._meta.pk.to_python(object_id) if target else object_id
             except ValidationError:
-                return False
+                return None, object_id
+
+        def left_out(path: Path) -> set[tuple[type[Model] | None, Any]]:
+            """The objects the file's generic references point at that the export does not
+            hold, and whose rows therefore go: all of them for a sampled target (or one of
+            an unknown content type); for a target exported whole, those the source holds
+            (the export dropped them since), not those production does not have either."""
+            missing: dict[type[Model] | None, set[Any]] = {}
+            for _, row in read_rows(path, model) if generic else ():
+                for gref in generic:
+                    found = pointed(row, gref)
+                    if found is not None and (
+                        found[0] is None or found[1] not in self.keyset(found[0])
+                    ):
+                        missing.setdefault(found[0], set()).add(found[1])
+            return {
+                (target, key)
+                for target, keys in missing.items()
+                for key in (
+                    derived.held_by_source(target, target._meta.pk.attname, self.database, keys)
+                    if target in self.complete
+                    else keys
+                )
+            }
 
         removed_total = 0
         for path, target, strategy in self.files(model):
@@ -736,7 +761,11 @@ class ExportRun:
                 if (rule := self.rule(ref, strategy)).action != "keep"
             ]
 
-            def settle(row: Row, refs: list = refs) -> tuple[bool, list[tuple[Reference, str]]]:
+            gone = left_out(path)
+
+            def settle(
+                row: Row, refs: list = refs, gone: set = gone
+            ) -> tuple[bool, list[tuple[Reference, str]]]:
                 """Rewrite ``row`` by the rules of its missing references: whether it stays,
                 and what each rule did."""
                 done: list[tuple[Reference, str]] = []
@@ -751,7 +780,7 @@ class ExportRun:
                     else:
                         return False, [(ref, "drop")]
                     done.append((ref, rule.action))
-                if not all(points_at_exported(row, gref) for gref in generic):
+                if any(pointed(row, gref) in gone for gref in generic):
                     return False, []
                 return True, done
 
