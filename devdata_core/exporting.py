@@ -476,11 +476,8 @@ class ExportRun:
             value = values[index]
             if value is None or value in keys:
                 continue
-            if rule.action == "null":
-                changed[index] = None
-            elif rule.action == "set" and rule.value in keys:
-                changed[index] = rule.value
-            else:
+            changed[index] = rule.apply(keys)
+            if changed[index] is rules.DROP:
                 self.affected[ref, "drop"] += 1
                 return None
             done.append((ref, rule.action))
@@ -662,12 +659,16 @@ class ExportRun:
                     enqueue(other)
 
         while queue:
+            pruned = False
             while queue:
                 model = queue.popleft()
                 removed = self._prune_model(model)
                 if removed:
+                    pruned = True
                     dropped[model] += removed
                     removed_from(model)
+            if not pruned:
+                break
             # Rows pulled in by rows dropped since go too, and what referenced them in turn.
             for model, removed in self._drop_unneeded_pulls().items():
                 unneeded[model] += removed
@@ -773,12 +774,10 @@ class ExportRun:
                     value = _serialised(row, name)
                     if value is None or ref.field.to_python(value) in keys:
                         continue
-                    if rule.action == "null":
-                        row["fields"][name] = None
-                    elif rule.action == "set" and rule.value in keys:
-                        row["fields"][name] = _plain(rule.value)
-                    else:
+                    value = rule.apply(keys)
+                    if value is rules.DROP:
                         return False, [(ref, "drop")]
+                    row["fields"][name] = None if value is None else _as_exported(value)
                     done.append((ref, rule.action))
                 if any(pointed(row, gref) in gone for gref in generic):
                     return False, []
@@ -950,7 +949,7 @@ def _field_name(model: type[Model], attname: str) -> str:
     return "pk" if attname == model._meta.pk.attname else _field(model, attname).name
 
 
-def _plain(value: Any) -> Any:
+def _as_exported(value: Any) -> Any:
     """A key as an export row holds it: numbers and strings as they are, others as text."""
     return value if isinstance(value, (int, str)) else str(value)
 

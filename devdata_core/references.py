@@ -17,6 +17,8 @@ from typing import Any, Literal, get_args
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model
 
+from .settings import NATURAL_KEY_MODELS
+
 #: ``"pull"``: the rows a kept row references are brought into the export, and bring their
 #: own references in turn. ``"restrict"``: a row is kept only if every row it references
 #: is exported.
@@ -68,4 +70,9 @@ def check_reference(ref: DerivedReference, model: type[Model]) -> str | None:
         return f"{ref}: {ref.target._meta.label} has no column {ref.target_field!r}"
     if not (target.primary_key or target.unique):
         return f"{ref}: {ref.target._meta.label}.{ref.target_field} is not unique"
+    if ref.target._meta.label in NATURAL_KEY_MODELS and len(ref.columns) != 1:
+        return (
+            f"{ref}: a reference to {ref.target._meta.label} names the one column that holds "
+            "its ids (they are matched by natural key on import)"
+        )
     return None

@@ -13,6 +13,7 @@ exported as they are. A rule never brings rows in: a sample stays a sample.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -37,15 +38,27 @@ class Rule:
     #: Why, for ``devdata_export --plan``.
     reason: str = ""
 
+    def apply(self, keys: Container[Any]) -> Any:
+        """The value the reference takes in a row this rule keeps, whose target is not
+        among ``keys`` (the target's exported keys), or :data:`DROP`."""
+        if self.action == "null":
+            return None
+        if self.action == "set" and self.value in keys:
+            return self.value
+        return DROP
+
     def describe(self) -> str:
         outcome = {
-            "keep": "kept as it is",
+            "keep": "kept unchanged",
             "null": "kept with NULL",
             "set": f"kept with {self.value!r} (dropped if that row is not exported)",
             "drop": "dropped",
         }[self.action]
         return f"{self.reason}: rows whose target is left out are {outcome}"
 
+
+#: What :meth:`Rule.apply` answers when the rule drops the row.
+DROP = object()
 
 #: Past participles of the actions, for counts of the rows a rule affected.
 DONE = {"null": "nulled", "set": "set", "drop": "dropped"}

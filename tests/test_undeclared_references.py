@@ -173,13 +173,27 @@ def test_the_plan_names_derived_references(site, devdata_plugin):
     assert plan.order.index("audit.Document") < plan.order.index("audit.Attachment")
 
 
-def test_a_plugin_reference_to_a_missing_column_is_named(site, devdata_plugin):
+@pytest.mark.parametrize(
+    "declared, problem",
+    [
+        (
+            lambda: DerivedReference(Attachment, Document, "code", ("doc",), by_code),
+            "audit.Attachment has no column 'doc' (give attnames)",
+        ),
+        (
+            lambda: DerivedReference(
+                Attachment, ContentType, "id", ("document_code", "name"), by_code
+            ),
+            "a reference to contenttypes.ContentType names the one column that holds its ids "
+            "(they are matched by natural key on import)",
+        ),
+    ],
+)
+def test_a_plugin_reference_that_cannot_work_is_named(site, devdata_plugin, declared, problem):
     class Broken:
         @hookimpl
         def devdata_references(self, model):
-            if model is not Attachment:
-                return []
-            return [DerivedReference(Attachment, Document, "code", ("doc",), by_code)]
+            return [declared()] if model is Attachment else []
 
     devdata_plugin(Broken(), name="broken-tree")
     site.configure(DEVDATA_STRATEGIES={}, DEVDATA_DEFAULT_STRATEGY=QuerySetStrategy(name="all"))
@@ -189,7 +203,7 @@ def test_a_plugin_reference_to_a_missing_column_is_named(site, devdata_plugin):
 
     assert str(error.value) == (
         "plugin 'broken-tree', hook devdata_references for audit.Attachment: "
-        "audit.Attachment.derived reference: audit.Attachment has no column 'doc' (give attnames)"
+        f"audit.Attachment.derived reference: {problem}"
     )
 
 
