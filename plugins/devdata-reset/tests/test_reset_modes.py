@@ -154,7 +154,7 @@ def test_require_empty_refuses_a_database_with_tables_and_touches_nothing(dev_wi
     assert "\n" not in message
     assert message.startswith(
         f"--reset-mode=require-empty: {databases.describe(site.dev)} is not empty "
-        f"({len(before)} tables: auth_group, auth_group_permissions, "
+        f"({len(before)} tables: {', '.join(sorted(before)[:5])}, ...); "
     )
     assert message.endswith("; empty it, or choose another reset mode")
     assert relations(site) == before
