@@ -398,7 +398,7 @@ def _load_keep_migration_rows() -> frozenset[type[Model]]:
             raise ConfigError(
                 f"{name}[{index}]: expected a model label ('app_label.ModelName'), got {label!r}"
             )
-        models.add(resolve_model(label, name)._meta.concrete_model)
+        models.add(resolve_model(label, f"{name}[{index}]")._meta.concrete_model)
     return frozenset(models)
 
 

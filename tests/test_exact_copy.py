@@ -206,8 +206,8 @@ def test_a_migration_row_that_a_kept_row_protects_is_not_removed_silently(site):
     ("value", "message"),
     [
         (
-            ["defaults.Pag"],
-            "DEVDATA_KEEP_MIGRATION_ROWS: 'defaults.Pag' is not an installed model; "
+            ["defaults.Page", "defaults.Pag"],
+            "DEVDATA_KEEP_MIGRATION_ROWS[1]: 'defaults.Pag' is not an installed model; "
             "did you mean 'defaults.Page'?",
         ),
         (
