@@ -248,11 +248,12 @@ def test_migration_rows_go_when_rows_load_through_instances(site):
 # Values exact on import ----------------------------------------------------------------
 
 
-def raw_serials(alias: str) -> dict[int, Any]:
+def raw_column(alias: str, column: str) -> dict[int, Any]:
+    """A column of the devices' table as the database holds it, by id."""
     connection = connections[alias]
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, {quote('serial')} FROM {quote(Device._meta.db_table)}")
+        cursor.execute(f"SELECT id, {quote(column)} FROM {quote(Device._meta.db_table)}")
         return dict(cursor.fetchall())
 
 
@@ -267,9 +268,25 @@ def test_a_field_that_stores_blank_for_none_keeps_it(site, path):
 
     site.roundtrip()
 
-    assert raw_serials(site.src) == {1: "SN-1", 2: ""}
-    assert raw_serials(site.dev) == {1: "SN-1", 2: ""}
+    assert raw_column(site.src, "serial") == {1: "SN-1", 2: ""}
+    assert raw_column(site.dev, "serial") == {1: "SN-1", 2: ""}
     assert site.exported("defaults.Device")["all"][1]["fields"]["serial"] is None
+
+
+def test_null_stays_null_where_the_field_makes_a_value_of_none(site):
+    """Tags' ``to_python`` makes ``[]`` of ``None``, which it would store as ``''``; a
+    NULL in production is still NULL in dev, as Django's own insert stores it."""
+    Device.objects.using(site.src).create(pk=1, name="switch", tags=["core", "rack-1"])
+    Device.objects.using(site.src).create(pk=2, name="patch panel", tags=[])
+    Device.objects.using(site.src).create(pk=3, name="cable", tags=None)
+
+    site.roundtrip()
+
+    expected = {1: "core,rack-1", 2: "", 3: None}
+    if connections[site.dev].features.interprets_empty_strings_as_nulls:
+        expected[2] = None
+    assert raw_column(site.src, "tags") == expected
+    assert raw_column(site.dev, "tags") == expected
 
 
 # Natural keys resolve against the dev database as it is ---------------------------------
