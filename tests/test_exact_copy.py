@@ -20,6 +20,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import Site as DjangoSite
 from django.core.management import call_command
 from django.db import connections
+from django.db.models.signals import post_migrate
 from test_fidelity import seed_every_table
 from test_streaming import InstanceQuerySetStrategy
 
@@ -28,7 +29,7 @@ from devdata_core.errors import ConfigError, DevdataError
 from devdata_core.settings import NATURAL_KEY_MODELS, load_settings, model_label
 from devdata_queryset import QuerySetStrategy
 from sitetools import Site, content_type
-from testsite.defaults.models import Device, Page, Revision, SiteConfig
+from testsite.defaults.models import ArticlePage, Device, HomePage, Page, Revision, SiteConfig
 
 pytestmark = pytest.mark.usefixtures("intact")
 
@@ -229,6 +230,35 @@ def test_the_keep_setting_is_checked(site, value, message):
         load_settings()
 
     assert str(raised.value) == message
+
+
+def test_a_migration_made_child_row_goes_without_production_s_parent_row(site):
+    """The dev database's ``post_migrate`` makes a home page, page 3; in production page 3
+    is an article. The load puts production's page 3 in place; removing the home page
+    the export does not hold leaves that page, and so the article, as they are."""
+
+    def make_home_page(using: str, apps: Any, **kwargs: Any) -> None:
+        if using == site.dev:
+            home = apps.get_model("defaults", "HomePage")
+            home.objects.using(using).create(pk=3, slug="dev-home", title="Home", hero="Hi")
+
+    src = site.src
+    ArticlePage.objects.using(src).create(pk=3, slug="news", title="News", body="Read")
+    Revision.objects.using(src).create(pk=3, page_id=3, content="First draft")
+    post_migrate.connect(make_home_page, sender=apps.get_app_config("defaults"))
+    try:
+        site.export()
+        output = site.import_()
+    finally:
+        post_migrate.disconnect(make_home_page, sender=apps.get_app_config("defaults"))
+
+    assert list(Page.objects.using(site.dev).values_list("pk", "slug", "title")) == [
+        (3, "news", "News")
+    ]
+    assert list(ArticlePage.objects.using(site.dev).values_list("pk", "body")) == [(3, "Read")]
+    assert site.pks(HomePage) == set()
+    assert list(Revision.objects.using(site.dev).values_list("pk", "page_id")) == [(3, 3)]
+    assert f"defaults.HomePage: removed 1 row {REMOVED}" in removed_lines(output.stdout)
 
 
 def test_migration_rows_go_when_rows_load_through_instances(site):

@@ -45,6 +45,16 @@ class Page(models.Model):
     title = models.CharField(max_length=100)
 
 
+class HomePage(Page):
+    """A page of one kind; the ``welcome`` migration's page of another are both pages."""
+
+    hero = models.CharField(max_length=100, blank=True)
+
+
+class ArticlePage(Page):
+    body = models.TextField()
+
+
 class Revision(models.Model):
     page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="revisions")
     content = models.TextField()
