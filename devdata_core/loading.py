@@ -158,21 +158,14 @@ class Columns:
 
             return convert
 
-        if stores_none:
-            # None goes through the field's conversion too, as Django's insert sends it.
-            def convert(value: Any) -> Any:
-                if type(value) is unchanged and (as_is is None or as_is(value)):
-                    return value
-                value = prepare(to_python(value), connection)
-                return null if value is None else value
-
-            return convert
-
         def convert(value: Any) -> Any:
             if type(value) is unchanged and (as_is is None or as_is(value)):
                 return value
             if value is not None:
                 value = prepare(to_python(value), connection)
+            elif stores_none:
+                # None goes through the field's conversion too, as Django's insert sends it.
+                value = prepare(None, connection)
             return null if value is None else value
 
         return convert
@@ -246,7 +239,7 @@ def _stores_for_none(field: Field, connection: BaseDatabaseWrapper) -> bool:
     else:
         return False
     try:
-        return field.get_db_prep_save(field.to_python(None), connection) is not None
+        return field.get_db_prep_save(None, connection) is not None
     except (*UNFIT, DatabaseError):  # The check before the reset may have no database.
         return False
 

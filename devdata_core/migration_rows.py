@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db import connections
 from django.db.models import Model, ProtectedError, RestrictedError
+from django.db.models.deletion import Collector
 
 from .errors import DevdataError, shorten
 from .keys import KeySet
@@ -96,8 +97,14 @@ class MigrationRows:
         for start in range(0, len(pks), _CHUNK):
             chunk = pks[start : start + _CHUNK]
             while True:
+                rows = manager.filter(pk__in=chunk)
+                collector = Collector(using=self.database, origin=rows)
                 try:
-                    _, counts = manager.filter(pk__in=chunk).delete()
+                    # An inheriting model's rows go without their parent rows, which may
+                    # be production's by now: the parent model's own step removes those
+                    # that the export does not hold.
+                    collector.collect(rows, keep_parents=True)
+                    _, counts = collector.delete()
                 except (ProtectedError, RestrictedError) as exc:
                     removed += self._remove_blocking(model, exc)
                     continue

@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import import_module
-from typing import Any
+from typing import Any, get_args
 
 from django.apps import apps
 from django.conf import settings as django_settings
@@ -24,17 +24,15 @@ from .anonymisers import Anonymiser
 from .errors import ConfigError
 from .extras import ExtraExport, ExtraImport
 from .serialization import exported_fields
-from .strategies import Exportable, Strategy
+from .strategies import Exportable, MissingReferences, Strategy
 
 #: Models whose rows the dev database's own migrations create, with other ids than in
 #: production: references to them are exported as natural keys and matched on import,
 #: and the default strategy does not export their rows.
 NATURAL_KEY_MODELS = frozenset({"contenttypes.ContentType", "auth.Permission"})
 
-#: What becomes of rows whose references point at rows a sample left out
-#: (``DEVDATA_MISSING_REFERENCES``, a strategy's ``missing_references``; see
-#: :mod:`devdata_core.rules`): what their foreign key's ``on_delete`` says, or dropped.
-MISSING_REFERENCES = ("on_delete", "drop")
+#: The values that ``DEVDATA_MISSING_REFERENCES`` and ``missing_references`` take.
+MISSING_REFERENCES: tuple[MissingReferences, ...] = get_args(MissingReferences)
 
 
 def model_label(model: type[Model]) -> str:
@@ -85,7 +83,7 @@ class DevdataSettings:
     generic_references: dict[type[Model], list[tuple[str, str]]] = dataclasses.field(
         default_factory=dict
     )
-    missing_references: str = "on_delete"
+    missing_references: MissingReferences = "on_delete"
 
 
 def load_settings() -> DevdataSettings:
@@ -240,7 +238,7 @@ def _check_missing_references(value: object, where: str) -> None:
         )
 
 
-def _load_missing_references() -> str:
+def _load_missing_references() -> MissingReferences:
     value = getattr(django_settings, "DEVDATA_MISSING_REFERENCES", MISSING_REFERENCES[0])
     _check_missing_references(value, "DEVDATA_MISSING_REFERENCES")
     return value
@@ -398,7 +396,7 @@ def _load_keep_migration_rows() -> frozenset[type[Model]]:
             raise ConfigError(
                 f"{name}[{index}]: expected a model label ('app_label.ModelName'), got {label!r}"
             )
-        models.add(resolve_model(label, name)._meta.concrete_model)
+        models.add(resolve_model(label, f"{name}[{index}]")._meta.concrete_model)
     return frozenset(models)
 
 

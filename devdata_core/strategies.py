@@ -9,12 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 from django.db.models import Model
 
 from . import layout
 
 Logger = Callable[[str], None]
+
+#: What becomes of rows whose references point at rows a sample left out
+#: (``DEVDATA_MISSING_REFERENCES``, a strategy's ``missing_references``; see
+#: :mod:`devdata_core.rules`): what their foreign key's ``on_delete`` says, or dropped.
+MissingReferences = Literal["on_delete", "drop"]
 
 
 class Strategy:
@@ -45,7 +51,7 @@ class Exportable:
     #: What becomes of rows whose references point at rows left out: ``"on_delete"`` or
     #: ``"drop"`` (see :mod:`devdata_core.rules`); ``None`` follows
     #: ``DEVDATA_MISSING_REFERENCES``.
-    missing_references: str | None = None
+    missing_references: MissingReferences | None = None
 
     @property
     def takes_every_row(self) -> bool:

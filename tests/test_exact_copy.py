@@ -20,6 +20,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import Site as DjangoSite
 from django.core.management import call_command
 from django.db import connections
+from django.db.models.signals import post_migrate
 from test_fidelity import seed_every_table
 from test_streaming import InstanceQuerySetStrategy
 
@@ -28,7 +29,7 @@ from devdata_core.errors import ConfigError, DevdataError
 from devdata_core.settings import NATURAL_KEY_MODELS, load_settings, model_label
 from devdata_queryset import QuerySetStrategy
 from sitetools import Site, content_type
-from testsite.defaults.models import Device, Page, Revision, SiteConfig
+from testsite.defaults.models import ArticlePage, Device, HomePage, Page, Revision, SiteConfig
 
 pytestmark = pytest.mark.usefixtures("intact")
 
@@ -206,8 +207,8 @@ def test_a_migration_row_that_a_kept_row_protects_is_not_removed_silently(site):
     ("value", "message"),
     [
         (
-            ["defaults.Pag"],
-            "DEVDATA_KEEP_MIGRATION_ROWS: 'defaults.Pag' is not an installed model; "
+            ["defaults.Page", "defaults.Pag"],
+            "DEVDATA_KEEP_MIGRATION_ROWS[1]: 'defaults.Pag' is not an installed model; "
             "did you mean 'defaults.Page'?",
         ),
         (
@@ -231,6 +232,35 @@ def test_the_keep_setting_is_checked(site, value, message):
     assert str(raised.value) == message
 
 
+def test_a_migration_made_child_row_goes_without_production_s_parent_row(site):
+    """The dev database's ``post_migrate`` makes a home page, page 3; in production page 3
+    is an article. The load puts production's page 3 in place; removing the home page
+    the export does not hold leaves that page, and so the article, as they are."""
+
+    def make_home_page(using: str, apps: Any, **kwargs: Any) -> None:
+        if using == site.dev:
+            home = apps.get_model("defaults", "HomePage")
+            home.objects.using(using).create(pk=3, slug="dev-home", title="Home", hero="Hi")
+
+    src = site.src
+    ArticlePage.objects.using(src).create(pk=3, slug="news", title="News", body="Read")
+    Revision.objects.using(src).create(pk=3, page_id=3, content="First draft")
+    post_migrate.connect(make_home_page, sender=apps.get_app_config("defaults"))
+    try:
+        site.export()
+        output = site.import_()
+    finally:
+        post_migrate.disconnect(make_home_page, sender=apps.get_app_config("defaults"))
+
+    assert list(Page.objects.using(site.dev).values_list("pk", "slug", "title")) == [
+        (3, "news", "News")
+    ]
+    assert list(ArticlePage.objects.using(site.dev).values_list("pk", "body")) == [(3, "Read")]
+    assert site.pks(HomePage) == set()
+    assert list(Revision.objects.using(site.dev).values_list("pk", "page_id")) == [(3, 3)]
+    assert f"defaults.HomePage: removed 1 row {REMOVED}" in removed_lines(output.stdout)
+
+
 def test_migration_rows_go_when_rows_load_through_instances(site):
     """A strategy that imports instances (``import_objects``) loads through Django's insert;
     migration-made rows go all the same."""
@@ -248,11 +278,12 @@ def test_migration_rows_go_when_rows_load_through_instances(site):
 # Values exact on import ----------------------------------------------------------------
 
 
-def raw_serials(alias: str) -> dict[int, Any]:
+def raw_column(alias: str, column: str) -> dict[int, Any]:
+    """A column of the devices' table as the database holds it, by id."""
     connection = connections[alias]
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, {quote('serial')} FROM {quote(Device._meta.db_table)}")
+        cursor.execute(f"SELECT id, {quote(column)} FROM {quote(Device._meta.db_table)}")
         return dict(cursor.fetchall())
 
 
@@ -267,9 +298,25 @@ def test_a_field_that_stores_blank_for_none_keeps_it(site, path):
 
     site.roundtrip()
 
-    assert raw_serials(site.src) == {1: "SN-1", 2: ""}
-    assert raw_serials(site.dev) == {1: "SN-1", 2: ""}
+    assert raw_column(site.src, "serial") == {1: "SN-1", 2: ""}
+    assert raw_column(site.dev, "serial") == {1: "SN-1", 2: ""}
     assert site.exported("defaults.Device")["all"][1]["fields"]["serial"] is None
+
+
+def test_null_stays_null_where_the_field_makes_a_value_of_none(site):
+    """Tags' ``to_python`` makes ``[]`` of ``None``, which it would store as ``''``; a
+    NULL in production is still NULL in dev, as Django's own insert stores it."""
+    Device.objects.using(site.src).create(pk=1, name="switch", tags=["core", "rack-1"])
+    Device.objects.using(site.src).create(pk=2, name="patch panel", tags=[])
+    Device.objects.using(site.src).create(pk=3, name="cable", tags=None)
+
+    site.roundtrip()
+
+    expected = {1: "core,rack-1", 2: "", 3: None}
+    if connections[site.dev].features.interprets_empty_strings_as_nulls:
+        expected[2] = None
+    assert raw_column(site.src, "tags") == expected
+    assert raw_column(site.dev, "tags") == expected
 
 
 # Natural keys resolve against the dev database as it is ---------------------------------
