@@ -28,6 +28,15 @@ GENERIC_REFERENCES = {
 }
 
 
+def take(site, strategies: dict | None = None) -> None:
+    """Export ``strategies`` and the rest whole, with the audit app's generic references."""
+    site.configure(
+        DEVDATA_STRATEGIES=strategies or {},
+        DEVDATA_DEFAULT_STRATEGY=QuerySetStrategy(name="all"),
+        DEVDATA_GENERIC_REFERENCES=GENERIC_REFERENCES,
+    )
+
+
 def by_code(alias, codes):
     """The codes of a resolver's batch, each the one key it references (none if empty)."""
     return [[code] if code else [] for (code,) in codes]
@@ -156,11 +165,7 @@ def test_a_pulling_reference_brings_what_a_restricting_one_would_drop(site, devd
 def test_the_plan_names_derived_references(site, devdata_plugin):
     devdata_plugin(DocumentTree(), name="document-tree")
     seed_documents(site)
-    site.configure(
-        DEVDATA_STRATEGIES={"audit.Document": [ExactQuerySetStrategy(name="one", pks=[3])]},
-        DEVDATA_DEFAULT_STRATEGY=QuerySetStrategy(name="all"),
-        DEVDATA_GENERIC_REFERENCES=GENERIC_REFERENCES,
-    )
+    take(site, {"audit.Document": [ExactQuerySetStrategy(name="one", pks=[3])]})
 
     plan = site.plan()
 
@@ -273,11 +278,7 @@ def records(site, alias):
 
 def test_content_type_and_id_pairs_restrict_like_generic_foreign_keys(site):
     seed_records(site)
-    site.configure(
-        DEVDATA_STRATEGIES={"shop.Customer": [ExactQuerySetStrategy(name="some", pks=[1, 3])]},
-        DEVDATA_DEFAULT_STRATEGY=QuerySetStrategy(name="all"),
-        DEVDATA_GENERIC_REFERENCES=GENERIC_REFERENCES,
-    )
+    take(site, {"shop.Customer": [ExactQuerySetStrategy(name="some", pks=[1, 3])]})
 
     site.roundtrip()
 
@@ -308,11 +309,7 @@ def test_content_type_and_id_pairs_restrict_like_generic_foreign_keys(site):
 
 def test_a_full_copy_keeps_every_record_pointing_at_the_same_objects(site):
     seed_records(site)
-    site.configure(
-        DEVDATA_STRATEGIES={},
-        DEVDATA_DEFAULT_STRATEGY=QuerySetStrategy(name="all"),
-        DEVDATA_GENERIC_REFERENCES=GENERIC_REFERENCES,
-    )
+    take(site)
 
     site.roundtrip()
 
@@ -369,11 +366,7 @@ class RemakesContentTypes:
 def test_natural_keys_resolve_against_the_database_not_a_cache(site, devdata_plugin):
     remaker = devdata_plugin(RemakesContentTypes(), name="remakes-content-types")
     seed_records(site)
-    site.configure(
-        DEVDATA_STRATEGIES={},
-        DEVDATA_DEFAULT_STRATEGY=QuerySetStrategy(name="all"),
-        DEVDATA_GENERIC_REFERENCES=GENERIC_REFERENCES,
-    )
+    take(site)
 
     site.roundtrip()
 
