@@ -59,6 +59,30 @@ def const(value: T, preserve_nulls: bool = False) -> Anonymiser:
     return anonymise
 
 
+class _Keep:
+    """The anonymiser of a field exported as it is, on purpose (see :func:`keep`)."""
+
+    def __call__(self, *, pii_value: Any, **_context: Any) -> Any:
+        return pii_value
+
+    def __repr__(self) -> str:
+        return "keep()"
+
+
+def keep() -> Anonymiser:
+    """Export the field as it is, deliberately.
+
+    The personal-data check and the leak audit stay quiet about a kept field, and the
+    export spends no time on it.
+    """
+    return _Keep()
+
+
+def is_kept(anonymiser: Anonymiser) -> bool:
+    """Whether ``anonymiser`` is :func:`keep`: the value leaves as it is, by choice."""
+    return isinstance(anonymiser, _Keep)
+
+
 def preserve_internal(alternative: Anonymiser) -> Anonymiser:
     """Keep the value for staff and superusers; anonymise everyone else's with ``alternative``."""
 
@@ -84,4 +108,5 @@ BUILTIN_FACTORIES: dict[str, Callable[..., Anonymiser]] = {
     "faker": faker_anonymise,
     "const": const,
     "random_foreign_key": lambda: random_foreign_key,
+    "keep": keep,
 }

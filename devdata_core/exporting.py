@@ -29,7 +29,7 @@ from django.db import connections
 from django.db.models import F, Field, Model, Q, QuerySet
 
 from . import databases, derived, layout, manifest, plugins, rules, schema, snapshot, staging
-from .anonymisation import Anonymisation
+from .anonymisation.apply import Anonymisation
 from .errors import DevdataError, guard
 from .extras import ExtraExport
 from .files import atomic_writer

@@ -20,6 +20,7 @@ from django.db.models import Model
 from django.utils.module_loading import import_string
 
 from . import plugins
+from .anonymisation.keyed import anonymisation_key
 from .anonymisers import Anonymiser
 from .errors import ConfigError
 from .extras import ExtraExport, ExtraImport
@@ -84,6 +85,21 @@ class DevdataSettings:
         default_factory=dict
     )
     missing_references: MissingReferences = "on_delete"
+    #: The secret every deterministic fake is keyed with (``DEVDATA_ANONYMISATION_KEY``,
+    #: else derived from ``SECRET_KEY``); never exported, only its :func:`key_id`.
+    anonymisation_key: bytes = b""
+    #: ``DEVDATA_PII_STRICT``: personal fields without an anonymiser, and leaks the audit
+    #: finds, stop the export instead of warning.
+    pii_strict: bool = False
+
+    def anonymisers_for(self, model: type[Model]) -> dict[str, Anonymiser]:
+        """A model's anonymisers by field name, :func:`~.anonymisers.keep` included: those
+        named by field first, then those scoped to the model, which win."""
+        concrete = model._meta.concrete_model
+        names = {f.name for f in exported_fields(concrete)}
+        chosen = {n: a for n, a in self.field_anonymisers.items() if n in names}
+        chosen.update(self.model_anonymisers.get(concrete, {}))
+        return chosen
 
 
 def load_settings() -> DevdataSettings:
@@ -100,6 +116,8 @@ def load_settings() -> DevdataSettings:
         keep_migration_rows=_load_keep_migration_rows(),
         generic_references=_load_generic_references(),
         missing_references=_load_missing_references(),
+        anonymisation_key=anonymisation_key(),
+        pii_strict=_load_flag("DEVDATA_PII_STRICT"),
     )
     _check_referenced_fields_are_kept(loaded)
     return loaded
@@ -380,6 +398,13 @@ def _load_locales() -> list[str] | None:
     if not isinstance(locales, Sequence) or not all(isinstance(x, str) for x in locales):
         raise ConfigError(f"DEVDATA_FAKER_LOCALES must be a list of locale names, got {locales!r}")
     return list(locales)
+
+
+def _load_flag(name: str) -> bool:
+    value = getattr(django_settings, name, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be True or False, got {value!r}")
+    return value
 
 
 def _load_keep_migration_rows() -> frozenset[type[Model]]:

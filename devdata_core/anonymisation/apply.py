@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -9,18 +10,26 @@ from django.db.models import Model
 from django.utils.functional import SimpleLazyObject
 from faker import Faker
 
-from .anonymisers import Anonymiser
-from .errors import StrategyError
-from .serialization import Row, RowSerializer, Values, exported_fields
-from .settings import DevdataSettings, model_label
+from ..anonymisers import Anonymiser, is_kept
+from ..errors import StrategyError
+from ..serialization import Row, RowSerializer, Values
+from ..settings import DevdataSettings, model_label
 
 
 class Anonymisation:
     """The anonymisers of one export run, and the Faker instance they share."""
 
-    def __init__(self, settings: DevdataSettings, dest: Path) -> None:
+    def __init__(
+        self,
+        settings: DevdataSettings,
+        dest: Path,
+        on_replaced: Callable[[type[Model], str, Any], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.dest = dest
+        #: Told of every original value an anonymiser replaced (model, field name, the
+        #: original), so that the leak audit can look for it elsewhere in the export.
+        self.on_replaced = on_replaced
         locales = settings.faker_locales
         # One locale given as a list costs Faker a lookup per value; weighting names by
         # how common they are costs it more. Dev data needs neither.
@@ -29,12 +38,12 @@ class Anonymisation:
         )
 
     def for_model(self, model: type[Model]) -> dict[str, Anonymiser]:
-        """Anonymisers by field name: by field name first, then those scoped to the model."""
-        concrete = model._meta.concrete_model
-        names = {f.name for f in exported_fields(concrete)}
-        chosen = {n: a for n, a in self.settings.field_anonymisers.items() if n in names}
-        chosen.update(self.settings.model_anonymisers.get(concrete, {}))
-        return chosen
+        """The anonymisers that change a model's values, by field name (kept fields left out)."""
+        return {
+            name: anonymiser
+            for name, anonymiser in self.settings.anonymisers_for(model).items()
+            if not is_kept(anonymiser)
+        }
 
     def apply(
         self,
@@ -52,12 +61,15 @@ class Anonymisation:
         fields: dict[str, Any] = row["fields"]
         obj = SimpleLazyObject(lambda: serializer.instance(values))
         for name, anonymise in anonymisers.items():
+            original = fields[name]
             try:
                 fields[name] = anonymise(
-                    obj=obj, field=name, pii_value=fields[name], fake=self.fake, dest=self.dest
+                    obj=obj, field=name, pii_value=original, fake=self.fake, dest=self.dest
                 )
             except Exception as exc:
                 raise StrategyError(
                     f"anonymiser of {model_label(serializer.model)}.{name} failed on pk "
                     f"{row['pk']!r} (strategy {strategy!r}): {type(exc).__name__}: {exc}"
                 ) from exc
+            if self.on_replaced and fields[name] != original:
+                self.on_replaced(serializer.model, name, original)
