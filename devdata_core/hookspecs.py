@@ -22,6 +22,7 @@ import pluggy
 if TYPE_CHECKING:
     from django.db.models import Model
 
+    from .anonymisation.detection import Detector
     from .extras import ExtraExport, ExtraImport
     from .references import DerivedReference
     from .reporting import RunSummary
@@ -83,6 +84,18 @@ def devdata_references(model: type[Model]) -> Sequence[DerivedReference]:
     Called once per model when an export plan is built (every ``devdata_export``, and
     ``--plan``). The export restricts by or pulls through each reference, by its
     ``rule``, as it does for foreign keys.
+    """
+
+
+@hookspec
+def devdata_pii_detectors() -> Sequence[Detector]:
+    """Return detectors of fields that look personal, for the personal-data check.
+
+    Called each time the check runs (``manage.py check``, before every
+    ``devdata_export``, ``devdata_pii``). A detector is called with each exported
+    field that has no anonymiser (its model is ``field.model``) and returns a
+    :class:`~devdata_core.anonymisation.detection.Suspicion` (why it looks personal,
+    the Faker generator to suggest) or ``None``; the first suspicion found counts.
     """
 
 

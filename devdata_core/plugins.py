@@ -22,6 +22,7 @@ from .errors import ConfigError, PluginError, describe
 if TYPE_CHECKING:
     from django.db.models import Model
 
+    from .anonymisation.detection import Detector
     from .extras import ExtraExport, ExtraImport
     from .references import DerivedReference
     from .reset_modes import Reset
@@ -152,6 +153,11 @@ def anonymiser_factories() -> dict[str, Callable[..., Callable[..., Any]]]:
     for answer in call_hook("devdata_anonymisers"):
         factories.update(answer or {})
     return factories
+
+
+def pii_detectors() -> list[Detector]:
+    """Detectors of fields that look personal that plugins provide, the core's included."""
+    return [detector for answer in call_hook("devdata_pii_detectors") for detector in answer or ()]
 
 
 def reset_modes() -> dict[str, Reset]:

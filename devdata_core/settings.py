@@ -21,6 +21,12 @@ from django.utils.module_loading import import_string
 
 from . import plugins
 from .anonymisation.keyed import anonymisation_key
+from .anonymisation.secrets import (
+    DEFAULT_DEV_PASSWORD,
+    LOGIN_SECRET_MODELS,
+    PASSWORD_MODES,
+    Passwords,
+)
 from .anonymisers import Anonymiser
 from .errors import ConfigError
 from .extras import ExtraExport, ExtraImport
@@ -91,13 +97,18 @@ class DevdataSettings:
     #: ``DEVDATA_PII_STRICT``: personal fields without an anonymiser, and leaks the audit
     #: finds, stop the export instead of warning.
     pii_strict: bool = False
+    #: What becomes of password hashes (``DEVDATA_PASSWORDS``, ``DEVDATA_DEV_PASSWORD``,
+    #: ``DEVDATA_PASSWORD_FIELDS``): see :mod:`.anonymisation.secrets`.
+    passwords: Passwords = dataclasses.field(default_factory=Passwords)
 
     def anonymisers_for(self, model: type[Model]) -> dict[str, Anonymiser]:
-        """A model's anonymisers by field name, :func:`~.anonymisers.keep` included: those
-        named by field first, then those scoped to the model, which win."""
+        """A model's anonymisers by field name, :func:`~.anonymisers.keep` included: the
+        replacements of password hashes first, then those named by field, then those
+        scoped to the model, which win."""
         concrete = model._meta.concrete_model
         names = {f.name for f in exported_fields(concrete)}
-        chosen = {n: a for n, a in self.field_anonymisers.items() if n in names}
+        chosen = self.passwords.anonymisers_for(concrete, self.anonymisation_key)
+        chosen.update((n, a) for n, a in self.field_anonymisers.items() if n in names)
         chosen.update(self.model_anonymisers.get(concrete, {}))
         return chosen
 
@@ -118,6 +129,7 @@ def load_settings() -> DevdataSettings:
         missing_references=_load_missing_references(),
         anonymisation_key=anonymisation_key(),
         pii_strict=_load_flag("DEVDATA_PII_STRICT"),
+        passwords=_load_passwords(),
     )
     _check_referenced_fields_are_kept(loaded)
     return loaded
@@ -309,7 +321,7 @@ def _load_strategies() -> tuple[dict[type[Model], list[Strategy]], frozenset[typ
             continue
         if default is None:
             missing.append(model_label(model))
-        elif model_label(model) in NATURAL_KEY_MODELS:
+        elif model_label(model) in NATURAL_KEY_MODELS | LOGIN_SECRET_MODELS:
             result[model] = []
         else:
             result[model] = [default]
@@ -405,6 +417,32 @@ def _load_flag(name: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{name} must be True or False, got {value!r}")
     return value
+
+
+def _load_passwords() -> Passwords:
+    """``DEVDATA_PASSWORDS``, ``DEVDATA_DEV_PASSWORD`` and ``DEVDATA_PASSWORD_FIELDS``."""
+    mode = getattr(django_settings, "DEVDATA_PASSWORDS", PASSWORD_MODES[0])
+    if mode not in PASSWORD_MODES:
+        raise ConfigError(
+            f"DEVDATA_PASSWORDS must be {' or '.join(map(repr, PASSWORD_MODES))}, got {mode!r}"
+        )
+    password = getattr(django_settings, "DEVDATA_DEV_PASSWORD", DEFAULT_DEV_PASSWORD)
+    if not isinstance(password, str) or not password:
+        raise ConfigError(f"DEVDATA_DEV_PASSWORD must be a non-empty string, got {password!r}")
+    name = "DEVDATA_PASSWORD_FIELDS"
+    entries = getattr(django_settings, name, ())
+    if isinstance(entries, str) or not isinstance(entries, Sequence):
+        raise ConfigError(f"{name} must be a list of 'app_label.ModelName.field', got {entries!r}")
+    fields = set()
+    for index, entry in enumerate(entries):
+        label, _, field = entry.rpartition(".") if isinstance(entry, str) else ("", "", "")
+        if not label or not field:
+            raise ConfigError(
+                f"{name}[{index}]: expected 'app_label.ModelName.field', got {entry!r}"
+            )
+        model = resolve_model(label, f"{name}[{index}]")._meta.concrete_model
+        fields.add((model._meta.label, _own_field(model, field, f"{name}[{index}]").name))
+    return Passwords(mode=mode, dev_password=password, fields=frozenset(fields))
 
 
 def _load_keep_migration_rows() -> frozenset[type[Model]]:

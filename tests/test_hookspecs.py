@@ -23,7 +23,7 @@ IMPLEMENTATIONS = [
 
 
 def test_hooks_are_found():
-    assert len(HOOKS) == 13
+    assert len(HOOKS) == 14
 
 
 @pytest.mark.parametrize("hook", HOOKS)

@@ -5,6 +5,7 @@ from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
+from ...checks import check_before_export
 from ...errors import ConfigError
 from ...exporting import export
 from ...plan import export_plan
@@ -81,6 +82,7 @@ class Command(DevdataCommand):
                 )
             only_models.append(model)
         reporter = self.reporter(verbosity)
+        check_before_export(settings, database, reporter)
         summary = export(
             database,
             Path(dest),

@@ -1,0 +1,109 @@
+"""The personal-data check: as a Django system check, and before every export.
+
+``manage.py check`` lists the exported fields that look personal and have no anonymiser
+(:mod:`.anonymisation.detection`) as warnings ``devdata.W001``, or errors ``devdata.E001``
+under ``DEVDATA_PII_STRICT``; their values are looked at only when the check is given a
+database (``check --database default``). ``devdata_export`` runs the same check on the
+database it exports from, before it reads a row, and reports each finding on one line
+(strict: one error, nothing exported). ``SILENCED_SYSTEM_CHECKS`` silences both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core import checks
+
+from .anonymisation.detection import Finding, find_personal_fields
+from .errors import ConfigError
+from .reporting import Reporter
+from .settings import DevdataSettings, load_settings
+
+WARNING_ID = "devdata.W001"
+ERROR_ID = "devdata.E001"
+#: The settings do not load, so the check could not run.
+SETTINGS_ID = "devdata.W002"
+#: Findings reported one line each before an export; more are summed up in one line.
+SHOWN = 10
+
+_deferred: ContextVar[bool] = ContextVar("devdata_check_deferred", default=False)
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Leave the check out of the system checks run meanwhile: devdata's commands run it
+    themselves, where they can report it on one line per finding."""
+    token = _deferred.set(True)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+
+
+def check_personal_fields(
+    app_configs: Any = None, databases: Sequence[str] | None = None, **_: Any
+) -> list[checks.CheckMessage]:
+    """The system check: one message per finding."""
+    if _deferred.get():
+        return []
+    try:
+        settings = load_settings()
+        findings = find_personal_fields(settings, databases[0] if databases else None)
+    except ConfigError as exc:
+        return [
+            checks.Warning(
+                f"devdata's settings do not load, so personal fields were not looked for: {exc}",
+                id=SETTINGS_ID,
+            )
+        ]
+    make = checks.Error if settings.pii_strict else checks.Warning
+    return [
+        make(
+            f"exported as it is, yet looks personal: {finding.why}",
+            hint=f"{_sentence(finding.advice())} (see manage.py devdata_pii).",
+            obj=finding.model._meta.get_field(finding.field),
+            id=ERROR_ID if settings.pii_strict else WARNING_ID,
+        )
+        for finding in findings
+    ]
+
+
+def silenced(strict: bool) -> bool:
+    """Whether ``SILENCED_SYSTEM_CHECKS`` silences the check's messages."""
+    return (ERROR_ID if strict else WARNING_ID) in getattr(
+        django_settings, "SILENCED_SYSTEM_CHECKS", ()
+    )
+
+
+def check_before_export(settings: DevdataSettings, database: str, reporter: Reporter) -> None:
+    """Report the findings on ``database`` as warnings; under ``DEVDATA_PII_STRICT``, stop
+    with one error naming every field, before the export has read or written anything."""
+    if silenced(settings.pii_strict):
+        return
+    findings = find_personal_fields(settings, database)
+    if not findings:
+        return
+    if settings.pii_strict:
+        raise ConfigError(
+            f"DEVDATA_PII_STRICT: {_count(findings)} look personal and have no anonymiser: "
+            f"{', '.join(f.label for f in findings)}; anonymise them or mark them keep() "
+            "(manage.py devdata_pii suggests how); nothing was exported"
+        )
+    for finding in findings[:SHOWN]:
+        reporter.warn(f"{finding.label} looks personal ({finding.why}); {finding.advice()}")
+    if len(findings) > SHOWN:
+        reporter.warn(
+            f"{len(findings) - SHOWN} more exported fields look personal: see manage.py devdata_pii"
+        )
+
+
+def _count(findings: Sequence[Finding]) -> str:
+    return f"{len(findings)} exported field{'' if len(findings) == 1 else 's'}"
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
