@@ -96,8 +96,10 @@ def check_before_export(settings: DevdataSettings, database: str, reporter: Repo
     for finding in findings[:SHOWN]:
         reporter.warn(f"{finding.label} looks personal ({finding.why}); {finding.advice()}")
     if len(findings) > SHOWN:
+        more = len(findings) - SHOWN
         reporter.warn(
-            f"{len(findings) - SHOWN} more exported fields look personal: see manage.py devdata_pii"
+            f"and {more} more exported field{' that looks' if more == 1 else 's that look'} "
+            "personal: see manage.py devdata_pii"
         )
 
 

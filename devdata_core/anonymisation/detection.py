@@ -227,7 +227,8 @@ def find_personal_fields(
     findings = []
     for model in exported_models(settings):
         covered = set(settings.anonymisers_for(model)) | set(settings.passwords.fields_of(model))
-        for field in exported_fields(model):
+        # The primary key too: a table keyed by a secret (an API token) is one of secrets.
+        for field in [model._meta.pk, *exported_fields(model)]:
             if field.name in covered or field.is_relation:
                 continue
             suspicion = next((s for d in detectors if (s := d(field)) is not None), None)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal, get_args
 
-from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, make_password
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, get_hasher, make_password
 from django.db.models import Model
 
 from ..anonymisers import Anonymiser
@@ -78,18 +78,18 @@ class PasswordReplacement:
             return pii_value
         if self.mode == "unusable":
             return unusable_password(self.key)
-        return dev_password_hash(self.dev_password, self.key)
+        return dev_password_hash(self.dev_password, self.key, get_hasher().algorithm)
 
     def __repr__(self) -> str:
         return f"PasswordReplacement({self.mode!r})"
 
 
 @lru_cache(maxsize=8)
-def dev_password_hash(password: str, key: bytes) -> str:
-    """``password`` hashed with the project's hasher, once per run (hashing is slow on
-    purpose), with a salt derived from ``key``: the same key gives the same hash."""
+def dev_password_hash(password: str, key: bytes, algorithm: str) -> str:
+    """``password`` hashed with the project's hasher (``algorithm``), once per run (hashing
+    is slow on purpose), with a salt derived from ``key``: one key gives one hash."""
     salt = Keyed(key, "devdata.dev-password-salt").digest(b"").hex()
-    return make_password(password, salt=salt)
+    return make_password(password, salt=salt, hasher=algorithm)
 
 
 def unusable_password(key: bytes) -> str:

@@ -1,0 +1,329 @@
+"""Knowing what is personal, and keeping credentials out of the export.
+
+The CRM of the test site holds fields that look personal by type (``login``, an
+``EmailField``), by name (``vorname``, ``date_of_birth``) and, sometimes, only by what
+they hold (``notes``); API tokens are keyed by their secret.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+import pytest
+from django.contrib.auth.hashers import check_password, is_password_usable
+from django.contrib.auth.models import User
+from django.contrib.sessions.models import Session
+from django.core.management import call_command
+from django.utils import timezone
+from test_export_files import snapshot
+
+from devdata_core.anonymisers import const, keep
+from devdata_core.errors import ConfigError, DevdataError
+from devdata_queryset import QuerySetStrategy
+from sitetools import Site
+from testsite.crm.models import ApiToken, Contact
+
+pytestmark = pytest.mark.usefixtures("intact")
+
+#: Fast hashing for the tests' own passwords; real projects keep Django's default.
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+#: Every field of the test site that looks personal, with why, before any is anonymised.
+FOUND = {
+    "auth.User.username": "named like a user name ('username')",
+    "auth.User.first_name": "named like a first name ('first_name')",
+    "auth.User.last_name": "named like a last name ('last_name')",
+    "auth.User.email": "an EmailField",
+    "shop.Customer.email": "named like an email address ('email')",
+    "crm.Contact.login": "an EmailField",
+    "crm.Contact.vorname": "named like a first name ('vorname')",
+    "crm.Contact.date_of_birth": "named like a birth date ('date_of_birth')",
+    "crm.ApiToken.key": "named like a login secret ('key')",
+}
+
+
+def make_contacts(site: Site, notes: str = "Prefers calls in the morning") -> None:
+    for pk in (1, 2):
+        contact = Contact.objects.using(site.src).create(
+            pk=pk,
+            login=f"person{pk}@production.example",
+            vorname=f"Geheim{pk}",
+            date_of_birth=datetime.date(1980, 1, pk),
+            notes=notes if pk == 2 else "",
+        )
+        ApiToken.objects.using(site.src).create(key=f"production-token-{pk}", contact=contact)
+
+
+def warnings(stderr: str) -> dict[str, str]:
+    """The personal fields an export warned of, with why."""
+    return dict(re.findall(r"^Warning: (\S+) looks personal \((.*?)\); ", stderr, re.M))
+
+
+def test_an_export_warns_of_every_field_that_looks_personal_by_type_name_or_value(site):
+    make_contacts(site)
+    site.configure(SILENCED_SYSTEM_CHECKS=[])
+
+    quiet = site.export()
+
+    assert warnings(quiet.stderr) == FOUND
+    assert (
+        "Warning: crm.Contact.login looks personal (an EmailField); anonymise it, e.g. "
+        'faker_anonymise("email", unique=True), or mark it keep()\n' in quiet.stderr
+    )
+    assert (
+        "Warning: crm.ApiToken.key looks personal (named like a login secret ('key')); "
+        "leave the model out: DEVDATA_STRATEGIES['crm.ApiToken'] = []\n" in quiet.stderr
+    )
+    # Warnings only: the export is made.
+    assert site.exported_pks("crm.Contact") == {1, 2}
+
+    Contact.objects.using(site.src).filter(pk=2).update(
+        notes="Call back on +44 20 7946 0958, or write to jo@example.org"
+    )
+
+    found = warnings(site.export().stderr)
+
+    assert found == {**FOUND, "crm.Contact.notes": "holds emails in 1 of 1 sampled values"}
+
+
+def test_keep_and_anonymisers_silence_the_check(site):
+    make_contacts(site, notes="write to jo@example.org")
+    site.configure(
+        SILENCED_SYSTEM_CHECKS=[],
+        DEVDATA_FIELD_ANONYMISERS={"email": keep()},
+        DEVDATA_MODEL_ANONYMISERS={
+            "crm.Contact": {"login": keep(), "notes": const("")},
+            "auth.User": {"username": keep(), "first_name": keep(), "last_name": keep()},
+        },
+        DEVDATA_STRATEGIES={"crm.ApiToken": []},
+    )
+
+    output = site.export()
+
+    assert warnings(output.stderr) == {
+        "crm.Contact.vorname": FOUND["crm.Contact.vorname"],
+        "crm.Contact.date_of_birth": FOUND["crm.Contact.date_of_birth"],
+    }
+
+
+def test_the_dictionary_of_names_grows_with_a_setting(site):
+    make_contacts(site)
+    site.configure(
+        SILENCED_SYSTEM_CHECKS=[], DEVDATA_PII_NAMES={"paragraph": ["notes"], "word": ["status"]}
+    )
+
+    found = pii_table(site)
+
+    assert found == {
+        **FOUND,
+        "crm.Contact.notes": "named like paragraph data ('notes')",
+        "fidelity.Record.notes": "named like paragraph data ('notes')",
+    }
+    # A field with choices holds the project's own words, whatever its name.
+    assert "crm.Contact.status" not in found
+    # One line per finding before an export, up to ten.
+    output = site.export()
+    assert len(warnings(output.stderr)) == 10
+    assert (
+        "Warning: and 1 more exported field that looks personal: see manage.py devdata_pii\n"
+        in output.stderr
+    )
+    site.configure(DEVDATA_PII_NAMES={"paragraph": "notes"})
+    with pytest.raises(DevdataError, match=r"DEVDATA_PII_NAMES\['paragraph'\]: expected a list"):
+        site.export()
+
+
+def test_strict_mode_stops_the_export_before_it_reads_a_row(site):
+    make_contacts(site)
+    site.export()
+    before = snapshot(site.export_dir)
+    Contact.objects.using(site.src).filter(pk=1).update(vorname="Changed")
+    site.configure(SILENCED_SYSTEM_CHECKS=[], DEVDATA_PII_STRICT=True)
+
+    with pytest.raises(ConfigError) as raised:
+        site.export()
+
+    message = re.fullmatch(
+        r"DEVDATA_PII_STRICT: 9 exported fields look personal and have no anonymiser: (.*); "
+        r"anonymise them or mark them keep\(\) \(manage.py devdata_pii suggests how\); nothing "
+        r"was exported",
+        str(raised.value),
+    )
+    assert message and set(message[1].split(", ")) == set(FOUND)
+    assert snapshot(site.export_dir) == before
+
+
+@pytest.mark.databases_only("sqlite")
+def test_strict_mode_is_one_line_and_a_failing_exit_for_ci(site):
+    make_contacts(site)
+    site.export()
+    before = snapshot(site.export_dir)
+
+    result = site.cli(
+        "devdata_export", str(site.export_dir), "--settings", "testsite.settings_pii_strict"
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("ConfigError: DEVDATA_PII_STRICT: 9 exported fields look ")
+    assert result.stderr.count("\n") == 1
+    assert snapshot(site.export_dir) == before
+
+    checked = site.cli("check", "--settings", "testsite.settings_pii_strict")
+
+    assert checked.returncode == 1
+    assert (
+        "crm.Contact.vorname: (devdata.E001) exported as it is, yet looks personal: named "
+        "like a first name ('vorname')\n\tHINT: Anonymise it, e.g. "
+        'faker_anonymise("first_name"), or mark it keep() (see manage.py devdata_pii).'
+        in checked.stderr
+    )
+    # Without a database the check reads no values: the notes are not looked at.
+    assert "crm.Contact.notes" not in checked.stderr
+
+
+def test_devdata_pii_lists_the_findings_and_prints_settings_that_fix_them(site):
+    make_contacts(site, notes="jo@example.org")
+    site.configure(SILENCED_SYSTEM_CHECKS=[])
+
+    with pytest.raises(ConfigError, match=r"^10 exported fields look personal"):
+        call_command("devdata_pii", database=site.src, stdout=(table := _Text()))
+
+    lines = table.getvalue().splitlines()
+    assert re.split(r"\s{2,}", lines[0]) == [
+        "model",
+        "field",
+        "why it looks personal",
+        "suggested anonymiser",
+    ]
+    rows = [re.split(r"\s{2,}", line) for line in lines[2:]]
+    assert ["crm.Contact", "notes", "holds emails in 1 of 1 sampled values",
+            'faker_anonymise("email")'] in rows  # fmt: skip
+    assert [
+        "crm.ApiToken",
+        "key",
+        "named like a login secret ('key')",
+        "leave the model out: 'crm.ApiToken': [] in DEVDATA_STRATEGIES",
+    ] in rows
+    assert len(rows) == 10
+
+    call_command("devdata_pii", database=site.src, settings_snippet=True, stdout=(out := _Text()))
+    snippet: dict = {}
+    exec(out.getvalue(), snippet)
+    site.configure(
+        DEVDATA_MODEL_ANONYMISERS=snippet["DEVDATA_MODEL_ANONYMISERS"],
+        DEVDATA_STRATEGIES={"crm.ApiToken": []},
+        DEVDATA_PII_STRICT=True,
+    )
+    assert "#     'crm.ApiToken': []," in out.getvalue()
+
+    call_command("devdata_pii", database=site.src, stdout=(clean := _Text()))
+
+    assert clean.getvalue() == "No exported field looks personal without an anonymiser.\n"
+    site.export()
+    contacts = {row["pk"]: row["fields"] for row in site.exported("crm.Contact")["all"]}
+    assert all(
+        "production" not in c["login"] and "Geheim" not in c["vorname"] for c in contacts.values()
+    )
+    assert contacts[2]["notes"] != "jo@example.org"
+    assert site.exported("crm.ApiToken") == {}
+
+
+def pii_table(site: Site) -> dict[str, str]:
+    """What ``devdata_pii`` finds, by field, with why."""
+    with pytest.raises(ConfigError):
+        call_command("devdata_pii", database=site.src, stdout=(table := _Text()))
+    rows = [re.split(r"\s{2,}", line) for line in table.getvalue().splitlines()[2:]]
+    return {f"{model}.{field}": why for model, field, why, _ in rows}
+
+
+class _Text:
+    """A stream a command writes to."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+
+    def flush(self) -> None:
+        pass
+
+    def getvalue(self) -> str:
+        return "".join(self.parts)
+
+
+# Secrets -------------------------------------------------------------------------------
+
+
+def make_login(site: Site) -> User:
+    """An account with a real password, and a session of its: a login to production."""
+    site.configure(PASSWORD_HASHERS=FAST_HASHERS)
+    user = User(pk=1, username="admin")
+    user.set_password("production-password")
+    user.save(using=site.src)
+    User.objects.using(site.src).create(pk=2, username="sso-only", password="!unusable")
+    Session.objects.using(site.src).create(
+        session_key="production-session-key",
+        session_data="e30:production",
+        expire_date=timezone.now() + datetime.timedelta(days=1),
+    )
+    return user
+
+
+def exported_passwords(site: Site) -> dict[int, str]:
+    return {row["pk"]: row["fields"]["password"] for row in site.exported("auth.User")["all"]}
+
+
+def test_passwords_become_the_development_password_and_sessions_stay_behind(site):
+    original = make_login(site).password
+
+    site.roundtrip()
+
+    passwords = exported_passwords(site)
+    assert check_password("devdata", passwords[1]) and passwords[1] != original
+    assert passwords[2] == "!unusable"
+    assert site.export_dir.joinpath("sessions.Session").exists() is False
+    assert "production-session-key" not in "".join(
+        p.read_text() for p in site.export_dir.rglob("*.jsonl")
+    )
+    assert User.objects.using(site.dev).get(pk=1).check_password("devdata")
+    assert site.pks(Session) == set()
+    first = snapshot(site.export_dir / "auth.User")
+
+    site.export()
+
+    # One hash per key: exports stay identical.
+    assert snapshot(site.export_dir / "auth.User") == first
+
+
+def test_passwords_can_be_unusable_another_password_or_kept(site):
+    original = make_login(site).password
+
+    site.configure(DEVDATA_PASSWORDS="unusable")
+    site.export()
+    assert not is_password_usable(exported_passwords(site)[1])
+
+    site.configure(DEVDATA_PASSWORDS="dev", DEVDATA_DEV_PASSWORD="let-me-in")
+    site.export()
+    assert check_password("let-me-in", exported_passwords(site)[1])
+
+    site.configure(DEVDATA_MODEL_ANONYMISERS={"auth.User": {"password": const("!by-me")}})
+    site.export()
+    assert exported_passwords(site) == {1: "!by-me", 2: "!by-me"}
+
+    site.configure(DEVDATA_PASSWORDS="keep", DEVDATA_MODEL_ANONYMISERS={})
+    site.export()
+    assert exported_passwords(site)[1] == original
+
+    site.configure(DEVDATA_PASSWORDS="none")
+    with pytest.raises(ConfigError, match=r"^DEVDATA_PASSWORDS must be 'dev' or 'unusable' or"):
+        site.export()
+
+
+def test_sessions_leave_when_a_strategy_names_them(site):
+    make_login(site)
+    site.configure(DEVDATA_STRATEGIES={"sessions.Session": [QuerySetStrategy(name="all")]})
+
+    site.roundtrip()
+
+    assert site.pks(Session) == {"production-session-key"}
