@@ -133,6 +133,15 @@ def test_the_dictionary_of_names_grows_with_a_setting(site):
         site.export()
 
 
+def test_a_plugin_adds_detectors(site):
+    make_contacts(site)
+    site.configure(SILENCED_SYSTEM_CHECKS=[], DEVDATA_PLUGINS=["testsite.pii_hooks"])
+
+    found = warnings(site.export().stderr)
+
+    assert found == {**FOUND, "crm.Contact.notes": "staff write about contacts here"}
+
+
 def test_strict_mode_stops_the_export_before_it_reads_a_row(site):
     make_contacts(site)
     site.export()
