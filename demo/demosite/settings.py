@@ -55,6 +55,8 @@ LANGUAGE_CODE = "en-gb"
 
 # --- devdata ---------------------------------------------------------------------------
 DEVDATA_FAKER_LOCALES = ["en_GB"]
+# As in CI: a field that looks personal and has no anonymiser (nor keep()) stops the export.
+DEVDATA_PII_STRICT = True
 
 DEVDATA_DEFAULT_STRATEGY = QuerySetStrategy(name="all")
 
