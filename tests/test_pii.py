@@ -223,7 +223,7 @@ def test_devdata_pii_lists_the_findings_and_prints_settings_that_fix_them(site):
         DEVDATA_STRATEGIES={"crm.ApiToken": []},
         DEVDATA_PII_STRICT=True,
     )
-    assert "#     'crm.ApiToken': []," in out.getvalue()
+    assert '#     "crm.ApiToken": [],' in out.getvalue()
 
     call_command("devdata_pii", database=site.src, stdout=(clean := _Text()))
 

@@ -16,6 +16,7 @@ password hashes are :mod:`.secrets`' business.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -68,8 +69,8 @@ PERSONAL_NAMES: dict[str, tuple[str, tuple[str, ...]]] = {
     "email": (
         "an email address",
         (
-            "email", "e_mail", "mail", "courriel", "correo", "correo_electronico",
-            "posta_elettronica",
+            "email", "e_mail", "mail", "email_address", "mail_address", "email_adresse",
+            "courriel", "correo", "correo_electronico", "posta_elettronica",
         ),
     ),
     "phone_number": (
@@ -254,7 +255,7 @@ def _finding(model: type[Model], field: Field, suspicion: Suspicion) -> Finding:
 def suggest(field: Field, generator: str) -> str:
     """The anonymiser to suggest for ``field``, as Python: a keyed fake that keeps the
     field's uniqueness and its NULLs."""
-    arguments = [repr(generator).replace("'", '"')]
+    arguments = [json.dumps(generator)]
     if field.unique:
         arguments.append("unique=True")
     if field.null:
@@ -296,11 +297,16 @@ class NameDetector:
     COMPOUND = 5
 
     def __init__(self, names: Mapping[str, tuple[str, Iterable[str]]]) -> None:
-        self.entries = [
-            (words(word), generator, what)
-            for generator, (what, entries) in names.items()
-            for word in entries
-        ]
+        # The most specific word first: "ip_address" is an IP address, not a postal one.
+        self.entries = sorted(
+            (
+                (words(word), generator, what)
+                for generator, (what, entries) in names.items()
+                for word in entries
+            ),
+            key=lambda entry: (len(entry[0]), len("".join(entry[0]))),
+            reverse=True,
+        )
         self.secrets = [words(word) for word in SECRET_NAMES]
 
     def __call__(self, field: Field) -> Suspicion | None:
@@ -493,12 +499,13 @@ def settings_snippet(findings: Sequence[Finding]) -> str:
             by_model.setdefault(model_label(finding.model), []).append(finding)
     lines.append("DEVDATA_MODEL_ANONYMISERS = {")
     for label, model_findings in by_model.items():
-        lines.append(f"    {label!r}: {{")
-        for finding in model_findings:
-            lines.append(f"        {finding.field!r}: {finding.suggestion},  # {finding.why}")
+        lines.append(f"    {json.dumps(label)}: {{")
+        lines += [
+            f"        {json.dumps(f.field)}: {f.suggestion},  # {f.why}" for f in model_findings
+        ]
         lines.append("    },")
     lines.append("}")
     if left_out:
         lines += ["", "# Tables of login secrets: leave them out of DEVDATA_STRATEGIES:"]
-        lines += [f"#     {label!r}: []," for label in dict.fromkeys(left_out)]
+        lines += [f"#     {json.dumps(label)}: []," for label in dict.fromkeys(left_out)]
     return "\n".join(lines) + "\n"
