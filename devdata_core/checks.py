@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings as django_settings
 from django.core import checks
+from django.db.models import Model
 
 from .anonymisation.detection import Finding, find_personal_fields
 from .errors import ConfigError
@@ -79,19 +80,25 @@ def silenced(strict: bool) -> bool:
     )
 
 
-def check_before_export(settings: DevdataSettings, database: str, reporter: Reporter) -> None:
-    """Report the findings on ``database`` as warnings; under ``DEVDATA_PII_STRICT``, stop
-    with one error naming every field, before the export has read or written anything."""
+def check_before_export(
+    settings: DevdataSettings,
+    database: str,
+    reporter: Reporter,
+    only: Sequence[type[Model]] = (),
+) -> None:
+    """Report the findings on ``database`` (in the models of ``only``, if given) as
+    warnings; under ``DEVDATA_PII_STRICT``, stop with one error naming every field, before
+    the export has read or written anything."""
     if silenced(settings.pii_strict):
         return
-    findings = find_personal_fields(settings, database)
+    findings = find_personal_fields(settings, database, only)
     if not findings:
         return
     if settings.pii_strict:
         raise ConfigError(
-            f"DEVDATA_PII_STRICT: {_count(findings)} look personal and have no anonymiser: "
-            f"{', '.join(f.label for f in findings)}; anonymise them or mark them keep() "
-            "(manage.py devdata_pii suggests how); nothing was exported"
+            f"DEVDATA_PII_STRICT: {count(findings)}: {', '.join(f.label for f in findings)}; "
+            "anonymise each or mark it keep() (manage.py devdata_pii suggests how); nothing "
+            "was exported"
         )
     for finding in findings[:SHOWN]:
         reporter.warn(f"{finding.label} looks personal ({finding.why}); {finding.advice()}")
@@ -103,8 +110,11 @@ def check_before_export(settings: DevdataSettings, database: str, reporter: Repo
         )
 
 
-def _count(findings: Sequence[Finding]) -> str:
-    return f"{len(findings)} exported field{'' if len(findings) == 1 else 's'}"
+def count(findings: Sequence[Finding]) -> str:
+    """How many fields were found, as the start of a message."""
+    if len(findings) == 1:
+        return "1 exported field looks personal and has no anonymiser"
+    return f"{len(findings)} exported fields look personal and have no anonymiser"
 
 
 def _sentence(text: str) -> str:

@@ -154,12 +154,21 @@ def test_strict_mode_stops_the_export_before_it_reads_a_row(site):
 
     message = re.fullmatch(
         r"DEVDATA_PII_STRICT: 9 exported fields look personal and have no anonymiser: (.*); "
-        r"anonymise them or mark them keep\(\) \(manage.py devdata_pii suggests how\); nothing "
+        r"anonymise each or mark it keep\(\) \(manage.py devdata_pii suggests how\); nothing "
         r"was exported",
         str(raised.value),
     )
     assert message and set(message[1].split(", ")) == set(FOUND)
     assert snapshot(site.export_dir) == before
+    # Exporting some models only, those are checked.
+    site.configure(
+        DEVDATA_MODEL_ANONYMISERS={"crm.Contact": {"login": keep(), "date_of_birth": keep()}}
+    )
+    with pytest.raises(ConfigError, match=r"1 exported field looks personal and has no ") as one:
+        site.export("crm.Contact")
+    assert ": crm.Contact.vorname; " in str(one.value)
+    site.export("polls.Question")
+    assert snapshot(site.export_dir) != before
 
 
 @pytest.mark.databases_only("sqlite")

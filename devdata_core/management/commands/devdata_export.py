@@ -82,7 +82,7 @@ class Command(DevdataCommand):
                 )
             only_models.append(model)
         reporter = self.reporter(verbosity)
-        check_before_export(settings, database, reporter)
+        check_before_export(settings, database, reporter, only_models)
         summary = export(
             database,
             Path(dest),

@@ -4,6 +4,7 @@ from argparse import ArgumentParser
 from typing import Any
 
 from ...anonymisation import detection
+from ...checks import count
 from ...errors import ConfigError
 from ...settings import load_settings, model_label
 from ..base import DevdataCommand
@@ -47,9 +48,8 @@ class Command(DevdataCommand):
             return
         self.stdout.write(table([_cells(f) for f in findings]))
         raise ConfigError(
-            f"{len(findings)} exported field{'' if len(findings) == 1 else 's'} look"
-            f"{'s' if len(findings) == 1 else ''} personal and have no anonymiser: anonymise "
-            "them or mark them keep() (devdata_pii --settings-snippet prints settings to paste)"
+            f"{count(findings)}: anonymise each or mark it keep() (devdata_pii "
+            "--settings-snippet prints settings to paste)"
         )
 
 
