@@ -9,8 +9,9 @@ is searched for emails, phone numbers, IP addresses and card numbers, so that a
 ``devdata_pii_detectors`` hook; the core's own come from the same hook.
 
 Only fields of models the export takes are looked at. A field with an anonymiser, or
-marked :func:`~devdata_core.anonymisers.keep`, is a choice made and is not reported;
-password hashes are :mod:`.secrets`' business.
+marked :func:`~devdata_core.anonymisers.keep`, is a choice made and is not reported, and
+so is a table keyed by its secrets that ``DEVDATA_STRATEGIES`` names (rather than the
+default strategy taking it); password hashes are :mod:`.secrets`' business.
 """
 
 from __future__ import annotations
@@ -241,8 +242,11 @@ def find_personal_fields(
             suspicion = next((s for d in detectors if (s := d(field)) is not None), None)
             if suspicion is None and database is not None and _is_text(field):
                 suspicion = suspicious_values(_sample(model, field, database, sample_size))
-            if suspicion is not None:
-                findings.append(_finding(model, field, suspicion))
+            if suspicion is None:
+                continue
+            if suspicion.secret and field.primary_key and model not in settings.defaulted:
+                continue  # a table keyed by secrets that a strategy names: exported on purpose
+            findings.append(_finding(model, field, suspicion))
     return findings
 
 
