@@ -33,6 +33,7 @@ from django.apps import apps
 from django.db.models import Model
 
 from . import layout, plugins, rules
+from .anonymisation.secrets import LOGIN_SECRET_MODELS
 from .graph import ModelGraph, Reference, build_graph, references
 from .references import DerivedReference
 from .settings import NATURAL_KEY_MODELS, DevdataSettings, model_label
@@ -356,11 +357,14 @@ def _derived_order(plan: ExportPlan) -> dict[type[Model], set[type[Model]]]:
 
 
 def _sampled(settings: DevdataSettings, models: list[type[Model]]) -> set[type[Model]]:
-    """Models whose strategies take a sample: none of them takes every row."""
+    """Models whose strategies take a sample: none of them takes every row. Models matched
+    by natural key, and tables of login secrets left out, are no sample of anyone's data."""
     return {
         m
         for m in models
-        if model_label(m) not in NATURAL_KEY_MODELS and not takes_every_row(settings, m)
+        if model_label(m) not in NATURAL_KEY_MODELS
+        and not (model_label(m) in LOGIN_SECRET_MODELS and not settings.strategies[m])
+        and not takes_every_row(settings, m)
     }
 
 

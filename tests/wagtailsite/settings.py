@@ -120,7 +120,9 @@ WAGTAIL_CONTENT_LANGUAGES = LANGUAGES = [("en", "English"), ("fr", "French"), ("
 SILENCED_SYSTEM_CHECKS = ["models.W036"]  # MariaDB: no conditional unique constraints
 
 DEVDATA_DEFAULT_STRATEGY = ("devdata_queryset.QuerySetStrategy", {"name": "all"})
-DEVDATA_STRATEGIES = {}
+# A full copy, credentials included: password hashes and sessions opted back in.
+DEVDATA_PASSWORDS = "keep"
+DEVDATA_STRATEGIES = {"sessions.Session": [("devdata_queryset.QuerySetStrategy", {"name": "all"})]}
 # Wagtail's reference index keeps what refers to what as content type + id pairs, without
 # a GenericForeignKey: a subset takes the entries whose both ends it exports.
 DEVDATA_GENERIC_REFERENCES = {
