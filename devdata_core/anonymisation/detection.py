@@ -191,7 +191,6 @@ class Finding:
     why: str
     #: The anonymiser to configure, as Python (``faker_anonymise("email", unique=True)``).
     suggestion: str
-    secret: bool = False
     #: The field is the primary key of a table of secrets: leave the model out instead.
     leave_out: bool = False
 
@@ -251,14 +250,12 @@ def find_personal_fields(
 
 
 def _finding(model: type[Model], field: Field, suspicion: Suspicion) -> Finding:
-    leave_out = suspicion.secret and field.primary_key
     return Finding(
         model=model,
         field=field.name,
         why=suspicion.why,
         suggestion=suggest(field, suspicion.generator),
-        secret=suspicion.secret,
-        leave_out=leave_out,
+        leave_out=suspicion.secret and field.primary_key,
     )
 
 
