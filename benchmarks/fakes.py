@@ -81,8 +81,12 @@ def main() -> int:
         field = fields["born"] if generator == "date_of_birth" else fields["text"]
         measure(generator, faker_anonymise(generator), field, originals)
     if "email" in options.generators:
-        measure("email, unique, EmailField", faker_anonymise("email", unique=True),
-                fields["email"], originals)
+        measure(
+            "email, unique, EmailField",
+            faker_anonymise("email", unique=True),
+            fields["email"],
+            originals,
+        )
     return 0
 
 

@@ -145,7 +145,7 @@ class _Unhashable:
 class Pool:
     """A pool of fakes and the keyed hash that picks from it."""
 
-    __slots__ = ("values", "keyed")
+    __slots__ = ("keyed", "values")
 
     def __init__(self, values: tuple[Any, ...], keyed: Keyed) -> None:
         self.values = values
@@ -317,9 +317,7 @@ def _ip(
     return lambda original: six(original) if ":" in str(original) else four(original)
 
 
-def _fitter(
-    field: Field | None, where: str, sample: Sequence[Any]
-) -> Callable[[Any], Any] | None:
+def _fitter(field: Field | None, where: str, sample: Sequence[Any]) -> Callable[[Any], Any] | None:
     """How a pool value becomes a value of ``field`` as the export writes it (``None``:
     as it is)."""
     if field is None:
