@@ -74,7 +74,7 @@ class _Faker:
         bound = self._bound.get(key)
         if bound is None:
             bound = self._bound[key] = self.bind(model_field, context)
-        return bound(pii_value, obj)
+        return bound(pii_value, lambda: obj)
 
     def __repr__(self) -> str:
         return f"faker_anonymise({self.generator!r}, ...)"
@@ -121,8 +121,10 @@ class _Const:
     def bind(self, field: Field, context: Context) -> Bound:
         value = self.value
         if self.preserve_nulls:
-            return lambda original, obj: original if original is None or original == "" else value
-        return lambda original, obj: value
+            return lambda original, instance: (
+                original if original is None or original == "" else value
+            )
+        return lambda original, instance: value
 
     def __call__(self, *, pii_value: Any, **_context: Any) -> Any:
         if self.preserve_nulls and (pii_value is None or pii_value == ""):
@@ -169,10 +171,10 @@ class _PreserveInternal:
         assert context.bind is not None, "bound only by an export's Anonymisation"
         alternative = context.bind(self.alternative, field)
 
-        def anonymise(original: Any, obj: Model) -> Any:
-            if _internal(obj):
+        def anonymise(original: Any, instance: Callable[[], Model]) -> Any:
+            if _internal(instance()):
                 return original
-            return alternative(original, obj)
+            return alternative(original, instance)
 
         return anonymise
 
@@ -205,11 +207,11 @@ class _RandomForeignKey:
         # The referenced field's value: the primary key, or the foreign key's to_field.
         attname = field.target_field.attname
         keyed = Keyed(context.key, "random_foreign_key")
-        return lambda original, obj: keys(related, attname).pick(keyed.number(original))
+        return lambda original, instance: keys(related, attname).pick(keyed.number(original))
 
     def __call__(self, *, obj: Model, field: str, pii_value: Any, **_context: Any) -> Any:
         bound = self.bind(obj._meta.get_field(field), generators.current_context())
-        return bound(pii_value, obj)
+        return bound(pii_value, lambda: obj)
 
     def __repr__(self) -> str:
         return "random_foreign_key"

@@ -169,9 +169,7 @@ def test_random_foreign_key_follows_to_field(site):
 
     site.roundtrip()
 
-    vets = {
-        row["pk"]: row["fields"]["vet"] for row in site.exported("fidelity.Pet")["all"]
-    }
+    vets = {row["pk"]: row["fields"]["vet"] for row in site.exported("fidelity.Pet")["all"]}
     assert set(vets.values()) <= {"c1", "c2"}
     # Pets of one vet keep sharing one.
     assert len({vets[f"pet{n}"] for n in range(0, 20, 2)}) == 1

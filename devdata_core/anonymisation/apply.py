@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -72,11 +73,17 @@ class Anonymisation:
             return bind(field, self.context)
         name, fake, dest, context = field.name, self.fake, self.dest, self.context
 
-        def anonymise(original: Any, obj: Model) -> Any:
+        def anonymise(original: Any, instance: Callable[[], Model]) -> Any:
             # Anonymisers it wraps, called the 1.x way, find the export's context.
             token = running.set(context)
             try:
-                return anonymiser(obj=obj, field=name, pii_value=original, fake=fake, dest=dest)
+                return anonymiser(
+                    obj=SimpleLazyObject(instance),
+                    field=name,
+                    pii_value=original,
+                    fake=fake,
+                    dest=dest,
+                )
             finally:
                 running.reset(token)
 
@@ -96,12 +103,12 @@ class Anonymisation:
         at it (Faker-based ones do not).
         """
         fields: dict[str, Any] = row["fields"]
-        obj = SimpleLazyObject(lambda: serializer.instance(values))
+        instance = partial(serializer.instance, values)
         on_replaced = self.on_replaced
         for name, anonymise in anonymisers.items():
             original = fields[name]
             try:
-                fields[name] = fake = anonymise(original, obj)
+                fields[name] = fake = anonymise(original, instance)
             except Exception as exc:
                 raise StrategyError(
                     f"anonymiser of {model_label(serializer.model)}.{name} failed on pk "

@@ -7,14 +7,20 @@ same on every run with the same key, Faker version and locales), and an original
 value's fake is ``pool[keyed_hash(original) % len(pool)]``: one keyed hash and an index
 per value, and the same original gets the same fake in every table and on every run.
 
-``unique=True`` adds a *tag* to the pool value: :data:`TAG_CHARS` base32 characters of
-the keyed hash (64 bits), at a fixed place (the end of an email's local part, the end of
-any other text) so that two fakes are equal only if their tags are. Different originals
-get different fakes unless their 64-bit tags collide: for ``n`` distinct originals the
-probability of any collision is about ``n² / 2**65`` (3e-8 for a million rows, 3e-6 for
-ten million). Nothing is remembered and nothing retried. A column too short for a full
-tag gets a narrower one, down to :data:`MIN_TAG_CHARS` (50 bits: ``n² / 2**51``, 4e-4
-for a million rows); narrower than that is a :class:`~devdata_core.errors.ConfigError`.
+``unique=True`` adds a *tag* to the pool value: :data:`TAG_CHARS` base32 characters
+(digits and lowercase letters) of the keyed hash (64 bits), at a fixed place (the end of
+an email's local part, the end of any other text) so that two fakes are equal only if
+their tags are. Different originals get different fakes unless their 64-bit tags
+collide: for ``n`` distinct originals the probability of any collision is about
+``n² / 2**65`` (3e-8 for a million rows, 3e-6 for ten million). Nothing is remembered
+and nothing retried. A column too short for a full tag gets a narrower one, down to
+:data:`MIN_TAG_CHARS` (50 bits: ``n² / 2**51``, 4e-4 for a million rows); narrower than
+that is a :class:`~devdata_core.errors.ConfigError`.
+
+Generators whose values are relative to the day of the run (``date_of_birth``,
+``date_time``, ``past_date``...) shift with it; give them fixed bounds
+(``date_between(start_date=date(1950, 1, 1), end_date=date(2005, 12, 31))``) for fakes
+that never change.
 
 A fake is *fitted* to its column (:func:`bind`): never longer than ``max_length``
 (trimmed, emails kept valid), within a decimal's digits, of the field's type (integers,
@@ -24,7 +30,6 @@ original's family for a ``GenericIPAddressField``).
 
 from __future__ import annotations
 
-import base64
 import datetime
 import decimal
 from collections.abc import Callable, Sequence
@@ -49,9 +54,9 @@ MIN_TAG_CHARS = 10
 #: The domain of an email whose own domain does not fit its column.
 SHORT_DOMAIN = "example.com"
 
-#: A bound anonymiser: the fake of an original value (given the row's instance, built
-#: only if looked at).
-Bound = Callable[[Any, Model], Any]
+#: A bound anonymiser: the fake of an original value, given a function that returns the
+#: row's model instance (built only when an anonymiser calls it: those here do not).
+Bound = Callable[[Any, Callable[[], Model]], Any]
 
 
 @dataclass(frozen=True)
@@ -151,17 +156,47 @@ class Pool:
         self.values = values
         self.keyed = keyed
 
-    def pick(self, original: Any) -> Any:
-        """The fake of ``original``: the same under the same key, wherever it is."""
-        values = self.values
-        return values[self.keyed.number(original) % len(values)]
+    def picker(self, fit: Callable[[Any], Any] | None = None) -> Bound:
+        """The fake of an original: its pool value (fitted by ``fit``, done once per pool
+        value), the same under the same key, wherever it is."""
+        values = self.values if fit is None else tuple(fit(v) for v in self.values)
+        size, digest = len(values), self.keyed.digest
 
-    def pick_tagged(self, original: Any, width: int) -> tuple[Any, str]:
-        """The fake of ``original`` and its unique tag of ``width`` base32 characters."""
-        digest = self.keyed.digest(original, 16)
-        values = self.values
-        value = values[int.from_bytes(digest[:8], "big") % len(values)]
-        return value, base64.b32encode(digest[8:]).decode("ascii")[:width].lower()
+        def fake(original: Any, instance: Any = None) -> Any:
+            return values[int.from_bytes(digest(original, 8), "big") % size]
+
+        return fake
+
+    def tagged(self, width: int, shape: Callable[[Any], tuple[str, str]]) -> Bound:
+        """Unique fakes: ``head + tag + tail``, where ``shape`` gives a pool value's head
+        and tail (done once per pool value) and the tag is ``width`` base32 characters of
+        the keyed hash."""
+        shaped = [shape(v) for v in self.values]
+        heads, tails = tuple(h for h, _ in shaped), tuple(t for _, t in shaped)
+        size, digest, pairs, digits = len(shaped), self.keyed.digest, _PAIRS, _DIGITS
+
+        def fake(original: Any, instance: Any = None) -> str:
+            hashed = digest(original, 16)
+            n = int.from_bytes(hashed[8:], "big")
+            # The 64 bits in base32, ten bits at a time (base64's b32encode is Python).
+            tag = (
+                pairs[n & 1023]
+                + pairs[n >> 10 & 1023]
+                + pairs[n >> 20 & 1023]
+                + pairs[n >> 30 & 1023]
+                + pairs[n >> 40 & 1023]
+                + pairs[n >> 50 & 1023]
+                + digits[n >> 60]
+            )
+            index = int.from_bytes(hashed[:8], "big") % size
+            return heads[index] + tag[:width] + tails[index]
+
+        return fake
+
+
+#: The digits of a tag, lowercase so that case-insensitive collations keep tags apart.
+_DIGITS = "0123456789abcdefghijklmnopqrstuv"
+_PAIRS = tuple(_DIGITS[i >> 5] + _DIGITS[i & 31] for i in range(1024))
 
 
 def bind(
@@ -181,6 +216,7 @@ def bind(
     kwargs = kwargs or {}
     where = _where(field)
     values = pool(context, generator, args, kwargs, where)
+    fake: Bound
     if isinstance(field, models.GenericIPAddressField):
         fake = _ip(field, context, values, where, unique)
     elif isinstance(field, models.EmailField) or (
@@ -195,18 +231,17 @@ def bind(
     elif unique:
         fake = _tagged_text(field, values, where)
     else:
-        fit = _fitter(field, where, values.values)
-        pick = values.pick
-        fake = (lambda original: fit(pick(original))) if fit else pick  # type: ignore[assignment]
-    if preserve_nulls:
-        inner = fake
+        fake = values.picker(_fitter(field, where, values.values))
+    if not preserve_nulls:
+        return fake
+    inner = fake
 
-        def fake(original: Any) -> Any:
-            if original is None or original == "":
-                return original
-            return inner(original)
+    def kept_empty(original: Any, instance: Any = None) -> Any:
+        if original is None or original == "":
+            return original
+        return inner(original, instance)
 
-    return lambda original, obj: fake(original)
+    return kept_empty
 
 
 def _where(field: Field | None) -> str:
@@ -236,24 +271,22 @@ def _tag_width(room: int, where: str, what: str) -> int:
     return width
 
 
-def _tagged_text(field: Field | None, values: Pool, where: str) -> Callable[[Any], str]:
+def _tagged_text(field: Field | None, values: Pool, where: str) -> Bound:
     """Unique text: the pool value, trimmed, then ``-`` and the tag at the very end."""
     limit = getattr(field, "max_length", None)
     width = TAG_CHARS if limit is None else _tag_width(limit, where, "a value")
     room = None if limit is None else limit - width - 1
-    pick = values.pick_tagged
 
-    def fake(original: Any) -> str:
-        value, tag = pick(original, width)
-        text = str(value)
+    def shape(value: Any) -> tuple[str, str]:
+        text = _text(value)
         if room is not None:
             text = text[:room].rstrip() if room > 0 else ""
-        return f"{text}-{tag}" if text else tag
+        return (f"{text}-" if text else "", "")
 
-    return fake
+    return values.tagged(width, shape)
 
 
-def _email(field: Field | None, values: Pool, where: str, unique: bool) -> Callable[[Any], str]:
+def _email(field: Field | None, values: Pool, where: str, unique: bool) -> Bound:
     """Emails, valid and within ``max_length``; unique ones tagged at the local part's end."""
     limit = getattr(field, "max_length", None)
     # The shortest email: one character, the tag if any, @example.com.
@@ -266,25 +299,23 @@ def _email(field: Field | None, values: Pool, where: str, unique: bool) -> Calla
             f"{where}: max_length {limit} is too short for an email ({fixed} at least); "
             "widen the column or use another anonymiser"
         )
-    suffix_len = width + 1 if width else 0
+    tagged = width + 1 if width else 0
 
-    def shape(value: Any, tag: str) -> str:
-        text = str(value)
+    def shape(value: Any) -> tuple[str, str]:
+        """``local`` (with the dot before the tag, if any) and ``@domain``, fitted."""
+        text = _text(value)
         local, at, domain = text.rpartition("@")
         if not at:
             local, domain = _local_part(text), SHORT_DOMAIN
-        suffix = f".{tag}" if tag else ""
-        if limit is not None and len(local) + suffix_len + 1 + len(domain) > limit:
-            if limit - suffix_len - 1 - len(domain) < 1:
+        if limit is not None and len(local) + tagged + 1 + len(domain) > limit:
+            if limit - tagged - 1 - len(domain) < 1:
                 domain = SHORT_DOMAIN
-            local = local[: limit - suffix_len - 1 - len(domain)].rstrip("._-+")
-        return f"{local or 'x'}{suffix}@{domain}"
+            local = local[: limit - tagged - 1 - len(domain)].rstrip("._-+")
+        return (local or "x") + ("." if width else ""), f"@{domain}"
 
     if unique:
-        pick_tagged = values.pick_tagged
-        return lambda original: shape(*pick_tagged(original, width))
-    pick = values.pick
-    return lambda original: shape(pick(original), "")
+        return values.tagged(width, shape)
+    return values.picker(lambda value: "".join(shape(value)))
 
 
 def _local_part(text: str) -> str:
@@ -295,7 +326,7 @@ def _local_part(text: str) -> str:
 
 def _ip(
     field: models.GenericIPAddressField, context: Context, values: Pool, where: str, unique: bool
-) -> Callable[[Any], str]:
+) -> Bound:
     """Addresses of the original's family (or the field's protocol)."""
     if unique:
         raise ConfigError(
@@ -309,12 +340,12 @@ def _ip(
             Pool(tuple(mine), values.keyed) if mine else pool(context, generator, (), {})
         )
     protocol = field.protocol.lower()
-    four, six = by_family[4].pick, by_family[6].pick
+    four, six = by_family[4].picker(), by_family[6].picker()
     if protocol == "ipv4":
         return four
     if protocol == "ipv6":
         return six
-    return lambda original: six(original) if ":" in str(original) else four(original)
+    return lambda original, instance=None: six(original) if ":" in str(original) else four(original)
 
 
 def _fitter(field: Field | None, where: str, sample: Sequence[Any]) -> Callable[[Any], Any] | None:

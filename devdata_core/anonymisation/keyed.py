@@ -56,7 +56,8 @@ class Keyed:
 
     def digest(self, value: Any, size: int = 16) -> bytes:
         """``size`` bytes (at most 64) that only the key and ``value`` decide."""
-        return hashlib.blake2b(_bytes(value), key=self._key, digest_size=size).digest()
+        data = value.encode() if type(value) is str else _bytes(value)
+        return hashlib.blake2b(data, key=self._key, digest_size=size).digest()
 
     def number(self, value: Any, size: int = 8) -> int:
         """An unsigned integer of ``size`` bytes that only the key and ``value`` decide."""
