@@ -160,10 +160,10 @@ class Pool:
         """The fake of an original: its pool value (fitted by ``fit``, done once per pool
         value), the same under the same key, wherever it is."""
         values = self.values if fit is None else tuple(fit(v) for v in self.values)
-        size, digest = len(values), self.keyed.digest
+        size, number = len(values), self.keyed.hasher(8)
 
         def fake(original: Any, instance: Any = None) -> Any:
-            return values[int.from_bytes(digest(original, 8), "big") % size]
+            return values[number(original) % size]
 
         return fake
 
@@ -173,11 +173,12 @@ class Pool:
         the keyed hash."""
         shaped = [shape(v) for v in self.values]
         heads, tails = tuple(h for h, _ in shaped), tuple(t for _, t in shaped)
-        size, digest, pairs, digits = len(shaped), self.keyed.digest, _PAIRS, _DIGITS
+        size, number, pairs, digits = len(shaped), self.keyed.hasher(16), _PAIRS, _DIGITS
 
         def fake(original: Any, instance: Any = None) -> str:
-            hashed = digest(original, 16)
-            n = int.from_bytes(hashed[8:], "big")
+            hashed = number(original)
+            # The high 64 bits pick the pool value, the low 64 bits are the tag.
+            n = hashed & 0xFFFF_FFFF_FFFF_FFFF
             # The 64 bits in base32, ten bits at a time (base64's b32encode is Python).
             tag = (
                 pairs[n & 1023]
@@ -188,7 +189,7 @@ class Pool:
                 + pairs[n >> 50 & 1023]
                 + digits[n >> 60]
             )
-            index = int.from_bytes(hashed[:8], "big") % size
+            index = (hashed >> 64) % size
             return heads[index] + tag[:width] + tails[index]
 
         return fake
