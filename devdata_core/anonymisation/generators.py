@@ -351,14 +351,12 @@ def _ip(
 
 def _fitter(field: Field | None, where: str, sample: Sequence[Any]) -> Callable[[Any], Any] | None:
     """How a pool value becomes a value of ``field`` as the export writes it (``None``:
-    as it is)."""
+    as it is); applied once to each pool value, not to each row."""
     if field is None:
         return None
     if isinstance(field, (models.CharField, models.TextField)):
         limit = field.max_length
         if limit is None:
-            if all(type(v) is str for v in sample):
-                return None
             return _text
         return lambda value: _text(value)[:limit].rstrip()
     if isinstance(field, models.BooleanField):
