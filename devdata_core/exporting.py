@@ -145,7 +145,9 @@ class ExportRun:
         #: Rows each reference's rule kept with a new value or dropped, by action.
         self.affected: Counter[tuple[Reference, str]] = Counter()
         self._rules: dict[tuple[Reference, int], rules.Rule] = {}
-        self.anonymisation = Anonymisation(plan.settings, self.dest)
+        self.anonymisation = Anonymisation(plan.settings, self.dest, keys=self.keyset)
+        if self.anonymise:
+            self.anonymisation.check(self.models)
         self.natural = NaturalKeys(database, plan.natural, plan.natural_columns)
         self.summary = RunSummary("Exported")
         self.complete: set[type[Model]] = set()
