@@ -112,6 +112,26 @@ def test_the_projects_tests_run_against_its_export(project: Project):
 
 
 @pytest.mark.databases_only("sqlite")
+def test_load_export_fills_the_test_database_from_the_projects_django_db_setup(project: Project):
+    """The README's recipe for projects that fill the test database themselves."""
+    tests = project.root / "tests"
+    (tests / "conftest.py").write_text(
+        "import pytest\n\n"
+        "from devdata_core.testing import load_export\n\n\n"
+        '@pytest.fixture(scope="session")\n'
+        "def django_db_setup(django_db_setup, django_db_blocker):\n"
+        "    with django_db_blocker.unblock():\n"
+        f'        load_export("{EXPORT}")\n'
+    )
+    module = tests / "test_catalogue.py"
+    marked = f'pytestmark = pytest.mark.devdata_export("{EXPORT}")'
+    assert marked in module.read_text()
+    module.write_text(module.read_text().replace(marked, "pytestmark = pytest.mark.django_db"))
+    result = project.pytest()
+    assert re.search(r"^4 passed in ", result.stdout, re.MULTILINE), result.stdout + result.stderr
+
+
+@pytest.mark.databases_only("sqlite")
 def test_a_changed_export_fails_each_test_with_one_line_and_loads_nothing(project: Project):
     data = project.root / EXPORT / "catalogue.Product" / "all.jsonl"
     data.write_text(data.read_text().replace("Mug", "Mog"))
