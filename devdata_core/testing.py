@@ -6,9 +6,10 @@ Exports as test fixtures (needs pytest-django):
     Loads the export (a path relative to pytest's rootdir) into pytest-django's test
     database once per session, before the first test, through the import devdata_import
     runs: the manifest and every value are verified, and everything loads in one
-    transaction. Each test's own changes roll back as usual. A marked test gets database
-    access (``django_db``) unless it asks for it itself; ``database="other"`` loads into
-    another alias.
+    transaction. Each test's own changes roll back as usual; tests that commit get the
+    export back with ``serialized_rollback``. A marked test gets database access
+    (``django_db``) unless it asks for it itself; ``database="other"`` loads into another
+    alias.
 
 ``load_export(src, database="default")``
     The same load, for a project's own ``django_db_setup``.
@@ -33,7 +34,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,15 @@ def load_export(src: str | os.PathLike[str], database: str = DEFAULT_DB_ALIAS) -
         raise DevdataError(
             f"database {database!r} is not in DATABASES; choose one of: {', '.join(connections)}"
         )
-    return run_import(database, Path(src), load_settings(), _IntoTestDatabase(), _WarningReporter())
+    summary = run_import(
+        database, Path(src), load_settings(), _IntoTestDatabase(), _WarningReporter()
+    )
+    connection = connections[database]
+    if hasattr(connection, "_test_serialized_contents"):
+        # What tests with serialized_rollback start from was read when the test database
+        # was made (Django's TransactionTestCase): read it again, the export now in.
+        connection._test_serialized_contents = connection.creation.serialize_db_to_string()
+    return summary
 
 
 def _is_test_database(database: str) -> bool:
@@ -146,9 +155,17 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-django reads the django_db marks
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Give marked tests database access to the aliases their exports load into."""
+@pytest.hookimpl(hookwrapper=True)
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> Generator[None, None, None]:
+    """Give marked tests database access to the aliases their exports load into, before
+    any other plugin's hook runs: pytest-django orders the tests by their django_db marks."""
+    _give_database_access(config, items)
+    yield
+
+
+def _give_database_access(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         exports = _exports(config.rootpath, [item])
         if not exports:

@@ -31,6 +31,8 @@ from testsite.polls.models import Question
 FIXTURE_PROJECT = Path(__file__).parent / "fixtureproject"
 #: Where the project's tests expect the export (tests/fixtureproject/tests/test_catalogue.py).
 EXPORT = "tests/data/catalogue"
+#: The tests of the project, all of which use the export.
+PROJECT_TESTS = 6
 #: What runs in the source tree leave in the project, not copied.
 IGNORED = shutil.ignore_patterns("__pycache__", "*.sqlite3", ".pytest_cache")
 
@@ -104,11 +106,10 @@ def project(vendor: str, tmp_path: Path, _database_access) -> Iterator[Project]:
 
 
 def test_the_projects_tests_run_against_its_export(project: Project):
-    result = project.pytest()
-    # Its tests check the exported rows, that each test's changes roll back, and that
-    # new rows get keys past the exported ones; none is skipped, nothing warns.
-    assert re.search(r"^4 passed in ", result.stdout, re.MULTILINE), result.stdout + result.stderr
-    assert result.returncode == 0
+    # Its tests check the exported rows, that each test's changes roll back (and that
+    # serialized_rollback brings the export back after committing tests), and that new
+    # rows get keys past the exported ones.
+    assert_all_passed(project.pytest())
 
 
 @pytest.mark.databases_only("sqlite")
@@ -123,12 +124,10 @@ def test_load_export_fills_the_test_database_from_the_projects_django_db_setup(p
         "    with django_db_blocker.unblock():\n"
         f'        load_export("{EXPORT}")\n'
     )
-    module = tests / "test_catalogue.py"
-    marked = f'pytestmark = pytest.mark.devdata_export("{EXPORT}")'
-    assert marked in module.read_text()
-    module.write_text(module.read_text().replace(marked, "pytestmark = pytest.mark.django_db"))
-    result = project.pytest()
-    assert re.search(r"^4 passed in ", result.stdout, re.MULTILINE), result.stdout + result.stderr
+    marked = f'pytest.mark.devdata_export("{EXPORT}")'
+    edit(tests / "test_catalogue.py", marked, "pytest.mark.django_db")
+    edit(tests / "test_transactional.py", f"    {marked},\n", "")
+    assert_all_passed(project.pytest())
 
 
 @pytest.mark.databases_only("sqlite")
@@ -137,7 +136,7 @@ def test_a_changed_export_fails_each_test_with_one_line_and_loads_nothing(projec
     data.write_text(data.read_text().replace("Mug", "Mog"))
     result = project.pytest("-rE")
     assert result.returncode == 1
-    assert re.search(r"^4 errors in ", result.stdout, re.MULTILINE), result.stdout
+    assert re.search(rf"^{PROJECT_TESTS} errors in ", result.stdout, re.MULTILINE), result.stdout
     assert (
         f"@pytest.mark.devdata_export: {data} was changed after the export (its SHA-256 "
         "differs from the manifest's): export again; nothing was changed"
@@ -179,6 +178,19 @@ def test_load_export_refuses_a_database_that_is_not_a_test_database(site: Site):
         "django_db(databases=[...]) with this alias); nothing was imported"
     )
     assert dev_state(site) == before
+
+
+def assert_all_passed(result: subprocess.CompletedProcess) -> None:
+    """Every test of the project passed: none skipped or deselected, nothing warned."""
+    summary = rf"^{PROJECT_TESTS} passed in "
+    assert re.search(summary, result.stdout, re.MULTILINE), result.stdout + result.stderr
+    assert result.returncode == 0
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{path} lacks {old!r}"
+    path.write_text(text.replace(old, new))
 
 
 def dev_state(site: Site) -> tuple[list[str], set[int]]:
