@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "testsite.audit",
     "testsite.pages",
     "testsite.newsroom",
+    "testsite.leaks",
 ]
 
 _sqlite_dir = Path(os.environ.get("DEVDATA_TEST_SQLITE_DIR") or tempfile.mkdtemp(prefix="devdata-"))

@@ -1,0 +1,278 @@
+"""The leak audit: original values an anonymiser replaced, found elsewhere in the export.
+
+Anonymising ``auth.User.first_name`` does not anonymise the copies an application keeps
+of it (a ``search_text`` column, a ``customer_name`` on orders, a name inside a JSON
+blob). While the rows are written, every original value an anonymiser replaces is cut
+into *terms* and each term remembered as a keyed hash with the field it came from. Once
+every row is written, and before the manifest commits the export, the text values of the
+columns that were neither anonymised nor :func:`~devdata_core.anonymisers.keep`-ed, and
+the strings inside JSON values, are cut into terms the same way and looked up.
+
+Terms, all casefolded: a value, stripped, of at least :data:`MIN_LENGTH` characters; the
+emails inside it; and its words (runs of letters and digits with a letter in them) of at
+least :data:`MIN_LENGTH` characters. An original gives
+its words only if it looks like a name (two to four words of letters), so that a long
+text or a street address does not make every "the" or "street" a leak; an exported text
+gives all of its words. Shorter words, and numbers, are never terms: too many ordinary
+words and numbers are that short or that common.
+
+Memory: a term costs 8 bytes (up to 16 between compactions), whatever its length, in
+arrays of 64-bit entries sorted per bucket; a value repeated in many rows is held once.
+The hash is BLAKE2b keyed with the anonymisation key, so the arrays reveal nothing of
+the values. A term that is no original matches one by chance with probability ``n /
+2**64`` for ``n`` remembered terms: about 10⁻¹¹ for ten million names, so across a
+billion looked-up terms, a finding that is no leak is a one-in-a-hundred event.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.apps import apps
+from django.db.models import (
+    CharField,
+    Field,
+    GenericIPAddressField,
+    JSONField,
+    Model,
+    TextField,
+)
+
+from .. import layout
+from ..serialization import exported_fields, read_rows
+from ..settings import DevdataSettings, model_label
+from .keyed import Keyed
+
+#: The fewest characters a term (a whole value, or a word) has.
+MIN_LENGTH = 4
+
+#: A run of letters and digits with a letter in it (``Olivia``, ``Secretname1``, not ``2024``).
+_WORD = re.compile(rf"(?=[^\W_]*[^\W\d_])[^\W_]{{{MIN_LENGTH},}}")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+#: Two to four words of letters (``Ana-María García``, ``Dr. Jane O'Neil``): a name.
+_NAME = re.compile(r"[^\W\d_]+(?:[\s'\u2019.-]+[^\W\d_]+){1,3}\.?")
+
+# An entry is 64 bits: the hash's low 52 bits, then the source field's index in 12 bits;
+# its top 12 bits choose the bucket, so that every bit of the hash is compared.
+_SOURCE_BITS = 12
+_LOW_BITS = 52
+_SOURCE_MASK = (1 << _SOURCE_BITS) - 1
+_LOW_MASK = (1 << _LOW_BITS) - 1
+_BUCKETS = 1 << (64 - _LOW_BITS)
+#: Entries a bucket takes before its first compaction (sorting, duplicates dropped).
+_FIRST_COMPACTION = 64
+
+
+def terms(text: str, every_word: bool) -> set[str]:
+    """The terms of ``text``: all its words if ``every_word``, else only a name's."""
+    text = text.strip().casefold()
+    found = {text} if len(text) >= MIN_LENGTH else set()
+    if "@" in text:
+        found.update(_EMAIL.findall(text))
+    if every_word or _NAME.fullmatch(text):
+        found.update(_WORD.findall(text))
+    return found
+
+
+def strings(value: Any) -> Iterator[str]:
+    """The strings of a value: itself, or those nested in a JSON value (keys included)."""
+    if isinstance(value, str):
+        yield value
+        return
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+class Originals:
+    """Keyed 64-bit hashes of the terms of replaced values, each with its source field."""
+
+    def __init__(self, key: bytes) -> None:
+        self._keyed = Keyed(key, "devdata.leak-audit")
+        self._buckets = [array("Q") for _ in range(_BUCKETS)]
+        self._compact_at = [_FIRST_COMPACTION] * _BUCKETS
+
+    def add(self, term: str, source: int) -> None:
+        hashed = self._keyed.number(term)
+        index = hashed >> _LOW_BITS
+        bucket = self._buckets[index]
+        bucket.append((hashed & _LOW_MASK) << _SOURCE_BITS | min(source, _SOURCE_MASK))
+        if len(bucket) >= self._compact_at[index]:
+            self._compact(index)
+
+    def _compact(self, index: int) -> None:
+        """Sort a bucket and drop its duplicates; it may then grow to twice its size."""
+        bucket = array("Q", sorted(set(self._buckets[index])))
+        self._buckets[index] = bucket
+        self._compact_at[index] = max(2 * len(bucket), _FIRST_COMPACTION)
+
+    def seal(self) -> None:
+        """Compact every bucket: :meth:`sources` needs them sorted."""
+        for index in range(_BUCKETS):
+            self._compact(index)
+
+    def __len__(self) -> int:
+        """Distinct (term, source) pairs, once sealed."""
+        return sum(map(len, self._buckets))
+
+    def sources(self, term: str) -> list[int]:
+        """The source fields ``term`` was remembered from (none if it was not)."""
+        hashed = self._keyed.number(term)
+        bucket = self._buckets[hashed >> _LOW_BITS]
+        low = hashed & _LOW_MASK
+        index = bisect_left(bucket, low << _SOURCE_BITS)
+        found = []
+        while index < len(bucket) and bucket[index] >> _SOURCE_BITS == low:
+            found.append(bucket[index] & _SOURCE_MASK)
+            index += 1
+        return found
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A column holding values anonymised elsewhere."""
+
+    #: ``app_label.ModelName.field``.
+    column: str
+    #: The anonymised fields its values came from, ``app_label.ModelName.field``.
+    sources: tuple[str, ...]
+    #: Rows of the column holding at least one.
+    rows: int
+
+    def message(self) -> str:
+        by_model: dict[str, list[str]] = {}
+        for source in self.sources:
+            label, _, field = source.rpartition(".")
+            by_model.setdefault(label, []).append(field)
+        where = ", ".join(f"{label}.{'/'.join(fields)}" for label, fields in by_model.items())
+        return (
+            f"audit: {self.column} holds values anonymised in {where} in {self.rows:,} "
+            f"row{'' if self.rows == 1 else 's'}"
+        )
+
+    def record(self) -> dict[str, Any]:
+        return {"column": self.column, "sources": list(self.sources), "rows": self.rows}
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """What the audit of one export found, as the manifest records it."""
+
+    #: Distinct terms of replaced values remembered.
+    terms: int
+    #: Columns whose values were looked up.
+    columns: int
+    findings: tuple[Finding, ...]
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "status": "findings" if self.findings else "clean",
+            "terms": self.terms,
+            "columns": self.columns,
+            "findings": [finding.record() for finding in self.findings],
+        }
+
+
+#: The manifest's record of an export made with the audit turned off.
+OFF: dict[str, Any] = {"status": "off"}
+
+#: Fields whose values may be copies of personal text.
+_TEXT_FIELDS = (CharField, TextField, GenericIPAddressField)
+
+
+class LeakAudit:
+    """The audit of one export: :meth:`remember` while writing, :meth:`check` at the end."""
+
+    def __init__(self, settings: DevdataSettings) -> None:
+        self.settings = settings
+        self.originals = Originals(settings.anonymisation_key)
+        self._sources: dict[tuple[type[Model], str], int] = {}
+        self._names: list[str] = []
+
+    def remember(self, model: type[Model], field: str, original: Any) -> None:
+        """Remember an original value an anonymiser replaced (``Anonymisation``'s
+        ``on_replaced``); values that hold no text (numbers, keys) are not remembered."""
+        source = self._sources.get((model, field))
+        if source is None:
+            source = self._sources[model, field] = len(self._names)
+            self._names.append(f"{model_label(model)}.{field}")
+        add = self.originals.add
+        for text in strings(original):
+            for term in terms(text, every_word=False):
+                add(term, source)
+
+    def check(self, root: Path) -> AuditResult:
+        """Look up every text value of the export at ``root`` that may hold a copy."""
+        self.originals.seal()
+        # Per column: the rows holding a remembered term, and the fields it came from.
+        rows: dict[str, int] = {}
+        sources: dict[str, set[int]] = {}
+        checked = 0
+        for directory in sorted(p for p in root.iterdir() if p.is_dir()):
+            try:
+                model = apps.get_model(directory.name)
+            except (LookupError, ValueError):
+                continue
+            columns = self.columns(model)
+            if not columns or not self._names:
+                continue
+            checked += len(columns)
+            label = model_label(model)
+            for path in sorted(directory.glob(f"*{layout.DATA_SUFFIX}")):
+                for _, row in read_rows(path, model):
+                    for field in columns:
+                        value = row["pk"] if field.primary_key else row["fields"].get(field.name)
+                        found = self._look_up(value)
+                        if found:
+                            column = f"{label}.{field.name}"
+                            rows[column] = rows.get(column, 0) + 1
+                            sources.setdefault(column, set()).update(found)
+        findings = tuple(
+            Finding(
+                column=column,
+                sources=tuple(sorted(self._names[s] for s in sources[column])),
+                rows=count,
+            )
+            for column, count in sorted(rows.items())
+        )
+        return AuditResult(terms=len(self.originals), columns=checked, findings=findings)
+
+    def _look_up(self, value: Any) -> set[int]:
+        """The sources of the remembered terms in ``value``."""
+        if value is None:
+            return set()
+        found: set[int] = set()
+        for text in strings(value):
+            for term in terms(text, every_word=True):
+                found.update(self.originals.sources(term))
+        return found
+
+    def columns(self, model: type[Model]) -> list[Field]:
+        """The fields of ``model`` that may hold copies: text and JSON fields that were
+        neither anonymised nor kept, and are no reference or choice from a fixed list."""
+        settled = set(self.settings.anonymisers_for(model))
+        fields = exported_fields(model)
+        pk = model._meta.pk
+        if pk not in fields:
+            fields = [pk, *fields]
+        return [
+            f
+            for f in fields
+            if f.name not in settled
+            and not f.is_relation
+            and not f.choices
+            and isinstance(f, (*_TEXT_FIELDS, JSONField))
+        ]
