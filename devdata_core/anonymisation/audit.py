@@ -31,9 +31,12 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import compress
+from operator import itemgetter, methodcaller
 from pathlib import Path
 from typing import Any
 
+import orjson
 from django.apps import apps
 from django.db.models import (
     CharField,
@@ -45,15 +48,16 @@ from django.db.models import (
 )
 
 from .. import layout
-from ..serialization import exported_fields, read_rows
+from ..errors import DataFileError
+from ..serialization import Row, decode, exported_fields
 from ..settings import DevdataSettings, model_label
 from .keyed import Keyed
 
 #: The fewest characters a term (a whole value, or a word) has.
 MIN_LENGTH = 4
 
-#: A run of letters and digits with a letter in it (``Olivia``, ``Secretname1``, not ``2024``).
-_WORD = re.compile(rf"(?=[^\W_]*[^\W\d_])[^\W_]{{{MIN_LENGTH},}}")
+#: A run of letters and digits; one of digits only (``2024``) is no word.
+_WORD = re.compile(rf"[^\W_]{{{MIN_LENGTH},}}")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 #: Two to four words of letters (``Ana-María García``, ``Dr. Jane O'Neil``): a name.
 _NAME = re.compile(r"[^\W\d_]+(?:[\s'\u2019.-]+[^\W\d_]+){1,3}\.?")
@@ -67,16 +71,27 @@ _LOW_MASK = (1 << _LOW_BITS) - 1
 _BUCKETS = 1 << (64 - _LOW_BITS)
 #: Entries a bucket takes before its first compaction (sorting, duplicates dropped).
 _FIRST_COMPACTION = 64
+#: Slots of the prefilter (a byte each, 4 MiB), which spares most looked-up terms their
+#: keyed hash.
+_PREFILTER_SLOTS = 1 << 22
+_SLOT = (_PREFILTER_SLOTS - 1).__and__
+_NONE: list[int] = []
+#: Bytes of export lines whose strings are looked up together.
+_BATCH_BYTES = 1 << 18
 
 
-def terms(text: str, every_word: bool) -> set[str]:
-    """The terms of ``text``: all its words if ``every_word``, else only a name's."""
+def terms(text: str, every_word: bool) -> list[str]:
+    """The terms of ``text`` (some maybe twice): all its words if ``every_word``, else
+    only a name's."""
     text = text.strip().casefold()
-    found = {text} if len(text) >= MIN_LENGTH else set()
+    found = []
+    if len(text) >= MIN_LENGTH:
+        found.append(text)
+    # A text of one word is its only term.
+    if not text.isalnum() and (every_word or _NAME.fullmatch(text)):
+        found += [word for word in _WORD.findall(text) if not word.isdigit()]
     if "@" in text:
-        found.update(_EMAIL.findall(text))
-    if every_word or _NAME.fullmatch(text):
-        found.update(_WORD.findall(text))
+        found += _EMAIL.findall(text)
     return found
 
 
@@ -97,6 +112,31 @@ def strings(value: Any) -> Iterator[str]:
             stack.extend(item)
 
 
+def _decoded(lines: list[bytes]) -> list[Row]:
+    """Export lines as rows (blank lines left out)."""
+    try:
+        return list(map(orjson.loads, lines))
+    except orjson.JSONDecodeError:
+        return [decode(line, exact=False) for line in lines if line.strip()]
+
+
+def _texts(rows: list[Row], named: list[tuple[str, str, bool]]) -> list[str]:
+    """The strings in the columns ``named`` of ``rows``."""
+    texts: list[str] = []
+    for _, name, primary in named:
+        values = (
+            map(itemgetter("pk"), rows)
+            if primary
+            else map(methodcaller("get", name), map(itemgetter("fields"), rows))
+        )
+        for value in values:
+            if type(value) is str:
+                texts.append(value)
+            elif value is not None:
+                texts.extend(strings(value))
+    return texts
+
+
 class Originals:
     """Keyed 64-bit hashes of the terms of replaced values, each with its source field."""
 
@@ -104,8 +144,14 @@ class Originals:
         self._keyed = Keyed(key, "devdata.leak-audit")
         self._buckets = [array("Q") for _ in range(_BUCKETS)]
         self._compact_at = [_FIRST_COMPACTION] * _BUCKETS
+        #: A slot per term, chosen by Python's own string hash (keyed at random per process,
+        #: cached in the string): an empty slot says a term is no original, at the cost of
+        #: an index. Past a few million terms most slots are taken and more terms get to
+        #: the keyed hash; the answer stays exact.
+        self.prefilter = bytearray(_PREFILTER_SLOTS)
 
     def add(self, term: str, source: int) -> None:
+        self.prefilter[_SLOT(hash(term))] = 1
         hashed = self._keyed.number(term)
         index = hashed >> _LOW_BITS
         bucket = self._buckets[index]
@@ -130,6 +176,8 @@ class Originals:
 
     def sources(self, term: str) -> list[int]:
         """The source fields ``term`` was remembered from (none if it was not)."""
+        if not self.prefilter[_SLOT(hash(term))]:
+            return _NONE
         hashed = self._keyed.number(term)
         bucket = self._buckets[hashed >> _LOW_BITS]
         low = hashed & _LOW_MASK
@@ -211,15 +259,14 @@ class LeakAudit:
             self._names.append(f"{model_label(model)}.{field}")
         add = self.originals.add
         for text in strings(original):
-            for term in terms(text, every_word=False):
+            for term in set(terms(text, every_word=False)):
                 add(term, source)
 
     def check(self, root: Path) -> AuditResult:
         """Look up every text value of the export at ``root`` that may hold a copy."""
         self.originals.seal()
         # Per column: the rows holding a remembered term, and the fields it came from.
-        rows: dict[str, int] = {}
-        sources: dict[str, set[int]] = {}
+        tally: dict[str, tuple[int, set[int]]] = {}
         checked = 0
         for directory in sorted(p for p in root.iterdir() if p.is_dir()):
             try:
@@ -231,33 +278,66 @@ class LeakAudit:
                 continue
             checked += len(columns)
             label = model_label(model)
+            named = [(f"{label}.{f.name}", f.name, f.primary_key) for f in columns]
             for path in sorted(directory.glob(f"*{layout.DATA_SUFFIX}")):
-                for _, row in read_rows(path, model):
-                    for field in columns:
-                        value = row["pk"] if field.primary_key else row["fields"].get(field.name)
-                        found = self._look_up(value)
-                        if found:
-                            column = f"{label}.{field.name}"
-                            rows[column] = rows.get(column, 0) + 1
-                            sources.setdefault(column, set()).update(found)
+                self._check_file(path, named, tally)
         findings = tuple(
             Finding(
                 column=column,
-                sources=tuple(sorted(self._names[s] for s in sources[column])),
+                sources=tuple(sorted(self._names[s] for s in sources)),
                 rows=count,
             )
-            for column, count in sorted(rows.items())
+            for column, (count, sources) in sorted(tally.items())
         )
         return AuditResult(terms=len(self.originals), columns=checked, findings=findings)
 
+    def _check_file(
+        self, path: Path, named: list[tuple[str, str, bool]], tally: dict[str, tuple[int, set[int]]]
+    ) -> None:
+        """Look up the values of the columns ``named`` in one data file: a batch of rows at
+        once, and row by row only where the batch holds a remembered term."""
+        try:
+            with path.open("rb") as f:
+                while lines := f.readlines(_BATCH_BYTES):
+                    rows = _decoded(lines)
+                    if self._may_hold(_texts(rows, named)):
+                        for row in rows:
+                            self._check_row(row, named, tally)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise DataFileError(f"{path}: cannot read ({exc}); export again") from None
+
+    def _check_row(
+        self, row: Row, named: list[tuple[str, str, bool]], tally: dict[str, tuple[int, set[int]]]
+    ) -> None:
+        fields = row["fields"]
+        for column, name, primary in named:
+            value = row["pk"] if primary else fields.get(name)
+            if value is not None and (found := self._look_up(value)):
+                count, sources = tally.get(column, (0, set()))
+                tally[column] = (count + 1, sources | found)
+
+    def _may_hold(self, texts: list[str]) -> bool:
+        """Whether any of ``texts`` may hold a remembered term: the terms of all of them
+        cut out in a few calls, and each distinct one looked up once."""
+        joined = "\n".join(texts).casefold()
+        candidates = set(map(str.strip, map(str.casefold, texts)))
+        candidates.update(word for word in set(_WORD.findall(joined)) if not word.isdigit())
+        if "@" in joined:
+            candidates.update(_EMAIL.findall(joined))
+        # Most candidates stop here, in C: their slot in the prefilter is empty.
+        ordered = list(candidates)
+        taken = map(self.originals.prefilter.__getitem__, map(_SLOT, map(hash, ordered)))
+        sources = self.originals.sources
+        return any(sources(term) for term in compress(ordered, taken) if len(term) >= MIN_LENGTH)
+
     def _look_up(self, value: Any) -> set[int]:
         """The sources of the remembered terms in ``value``."""
-        if value is None:
-            return set()
         found: set[int] = set()
-        for text in strings(value):
+        sources = self.originals.sources
+        for text in (value,) if type(value) is str else strings(value):
             for term in terms(text, every_word=True):
-                found.update(self.originals.sources(term))
+                if hit := sources(term):
+                    found.update(hit)
         return found
 
     def columns(self, model: type[Model]) -> list[Field]:
