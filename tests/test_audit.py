@@ -1,6 +1,7 @@
 """The leak audit: values anonymised in one column and copied, as they were, into another."""
 
 import json
+from datetime import datetime, timezone
 
 import pytest
 from django.contrib.auth.models import User
@@ -10,8 +11,11 @@ from devdata_core import manifest
 from devdata_core.anonymisation.keyed import anonymisation_key, key_id
 from devdata_core.anonymisers import const, keep
 from testsite.leaks.models import Profile
+from testsite.polls.models import Question
 
 pytestmark = pytest.mark.usefixtures("intact")
+
+NOON = datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
 
 #: auth.User's names replaced; the copies in leaks.Profile left as they are.
 NAMES_ANONYMISED = {"auth.User": {"first_name": const("Anon"), "last_name": const("Anon")}}
@@ -204,3 +208,21 @@ def test_an_export_whose_manifest_predates_the_record_imports(site):
     assert manifest.read(site.export_dir).anonymisation is None
     site.import_()
     assert site.pks(Profile) == site.pks(Profile, "src")
+
+
+def test_the_audit_finds_a_copy_among_escaped_characters(site):
+    make_profiles(site, users=2)
+    for pk, text in [
+        (1, 'Ask "Secretname1"\n\\ about\tit'),
+        (2, "Nothing personal here"),
+        (3, "Zoë Secretname2 — ☃"),
+    ]:
+        Question.objects.using(site.src).create(pk=pk, question_text=text, pub_date=NOON)
+    site.configure(DEVDATA_MODEL_ANONYMISERS=NAMES_ANONYMISED)
+
+    output = site.export()
+
+    assert (
+        "Warning: audit: polls.Question.question_text holds values anonymised in "
+        "auth.User.first_name in 2 rows"
+    ) in warnings(output)

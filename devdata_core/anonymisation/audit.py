@@ -31,6 +31,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
+from hashlib import blake2b
 from itertools import compress
 from operator import itemgetter, methodcaller
 from pathlib import Path
@@ -71,13 +72,13 @@ _LOW_MASK = (1 << _LOW_BITS) - 1
 _BUCKETS = 1 << (64 - _LOW_BITS)
 #: Entries a bucket takes before its first compaction (sorting, duplicates dropped).
 _FIRST_COMPACTION = 64
-#: Slots of the prefilter (a byte each, 4 MiB), which spares most looked-up terms their
+#: Slots of the prefilter (a byte each, 1 MiB), which spares most looked-up terms their
 #: keyed hash.
-_PREFILTER_SLOTS = 1 << 22
+_PREFILTER_SLOTS = 1 << 20
 _SLOT = (_PREFILTER_SLOTS - 1).__and__
 _NONE: list[int] = []
 #: Bytes of export lines whose strings are looked up together.
-_BATCH_BYTES = 1 << 18
+_BATCH_BYTES = 1 << 16
 
 
 def terms(text: str, every_word: bool) -> list[str]:
@@ -120,6 +121,15 @@ def _decoded(lines: list[bytes]) -> list[Row]:
         return [decode(line, exact=False) for line in lines if line.strip()]
 
 
+def _values_pattern(columns: list[Field]) -> re.Pattern[bytes] | None:
+    """A pattern that finds the values of text ``columns`` in export lines, as JSON (a
+    superset where another key has one of their names); ``None`` with a JSON column."""
+    if any(isinstance(f, JSONField) for f in columns):
+        return None
+    names = b"|".join(re.escape(("pk" if f.primary_key else f.name).encode()) for f in columns)
+    return re.compile(rb'"(?:' + names + rb')"\s*:\s*("[^"\\]*(?:\\.[^"\\]*)*"|null)')
+
+
 def _texts(rows: list[Row], named: list[tuple[str, str, bool]]) -> list[str]:
     """The strings in the columns ``named`` of ``rows``."""
     texts: list[str] = []
@@ -141,7 +151,8 @@ class Originals:
     """Keyed 64-bit hashes of the terms of replaced values, each with its source field."""
 
     def __init__(self, key: bytes) -> None:
-        self._keyed = Keyed(key, "devdata.leak-audit")
+        #: The audit's own key, derived from the anonymisation key.
+        self._key = Keyed(key, "devdata.leak-audit").digest(b"key", 32)
         self._buckets = [array("Q") for _ in range(_BUCKETS)]
         self._compact_at = [_FIRST_COMPACTION] * _BUCKETS
         #: A slot per term, chosen by Python's own string hash (keyed at random per process,
@@ -152,12 +163,15 @@ class Originals:
 
     def add(self, term: str, source: int) -> None:
         self.prefilter[_SLOT(hash(term))] = 1
-        hashed = self._keyed.number(term)
+        hashed = self._hash(term)
         index = hashed >> _LOW_BITS
         bucket = self._buckets[index]
         bucket.append((hashed & _LOW_MASK) << _SOURCE_BITS | min(source, _SOURCE_MASK))
         if len(bucket) >= self._compact_at[index]:
             self._compact(index)
+
+    def _hash(self, term: str) -> int:
+        return int.from_bytes(blake2b(term.encode(), key=self._key, digest_size=8).digest())
 
     def _compact(self, index: int) -> None:
         """Sort a bucket and drop its duplicates; it may then grow to twice its size."""
@@ -178,7 +192,7 @@ class Originals:
         """The source fields ``term`` was remembered from (none if it was not)."""
         if not self.prefilter[_SLOT(hash(term))]:
             return _NONE
-        hashed = self._keyed.number(term)
+        hashed = self._hash(term)
         bucket = self._buckets[hashed >> _LOW_BITS]
         low = hashed & _LOW_MASK
         index = bisect_left(bucket, low << _SOURCE_BITS)
@@ -279,8 +293,9 @@ class LeakAudit:
             checked += len(columns)
             label = model_label(model)
             named = [(f"{label}.{f.name}", f.name, f.primary_key) for f in columns]
+            pattern = _values_pattern(columns)
             for path in sorted(directory.glob(f"*{layout.DATA_SUFFIX}")):
-                self._check_file(path, named, tally)
+                self._check_file(path, named, pattern, tally)
         findings = tuple(
             Finding(
                 column=column,
@@ -292,16 +307,30 @@ class LeakAudit:
         return AuditResult(terms=len(self.originals), columns=checked, findings=findings)
 
     def _check_file(
-        self, path: Path, named: list[tuple[str, str, bool]], tally: dict[str, tuple[int, set[int]]]
+        self,
+        path: Path,
+        named: list[tuple[str, str, bool]],
+        pattern: re.Pattern[bytes] | None,
+        tally: dict[str, tuple[int, set[int]]],
     ) -> None:
-        """Look up the values of the columns ``named`` in one data file: a batch of rows at
-        once, and row by row only where the batch holds a remembered term."""
+        """Look up the values of the columns ``named`` in one data file: a batch of lines
+        at once, and row by row only where the batch holds a remembered term.
+
+        With a ``pattern`` (no JSON column) a batch's values are cut out of its lines,
+        not decoded with the rest of each row.
+        """
         try:
             with path.open("rb") as f:
                 while lines := f.readlines(_BATCH_BYTES):
-                    rows = _decoded(lines)
-                    if self._may_hold(_texts(rows, named)):
-                        for row in rows:
+                    rows = None
+                    if pattern is not None:
+                        found = pattern.findall(b"".join(lines))
+                        texts = [v for v in orjson.loads(b"[" + b",".join(found) + b"]") if v]
+                    else:
+                        rows = _decoded(lines)
+                        texts = _texts(rows, named)
+                    if self._may_hold(texts):
+                        for row in rows if rows is not None else _decoded(lines):
                             self._check_row(row, named, tally)
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise DataFileError(f"{path}: cannot read ({exc}); export again") from None
