@@ -272,7 +272,7 @@ class LeakAudit:
             source = self._sources[model, field] = len(self._names)
             self._names.append(f"{model_label(model)}.{field}")
         add = self.originals.add
-        for text in strings(original):
+        for text in (original,) if type(original) is str else strings(original):
             for term in set(terms(text, every_word=False)):
                 add(term, source)
 
