@@ -12,6 +12,7 @@ from devdata_core.anonymisation.keyed import anonymisation_key, key_id
 from devdata_core.anonymisers import const, keep
 from testsite.leaks.models import Profile
 from testsite.polls.models import Question
+from testsite.shop.models import Customer, Tag
 
 pytestmark = pytest.mark.usefixtures("intact")
 
@@ -226,3 +227,19 @@ def test_the_audit_finds_a_copy_among_escaped_characters(site):
         "Warning: audit: polls.Question.question_text holds values anonymised in "
         "auth.User.first_name in 2 rows"
     ) in warnings(output)
+
+
+def test_a_part_of_a_full_name_counts_only_beside_another(site):
+    Customer.objects.using(site.src).create(name="Summer Secretsurname", email="c@example.com")
+    Tag.objects.using(site.src).create(name="summer")
+    user = User.objects.using(site.src).create(username="someone")
+    for text in ["Summer sale", "Secretsurname, Summer"]:
+        Profile.objects.using(site.src).create(user=user, search_text=text)
+    site.configure(DEVDATA_MODEL_ANONYMISERS={"shop.Customer": {"name": const("Anon")}})
+
+    output = site.export()
+
+    assert warnings(output) == [
+        "Warning: audit: leaks.Profile.search_text holds values anonymised in "
+        "shop.Customer.name in 1 row"
+    ]

@@ -10,14 +10,18 @@ the strings inside JSON values, are cut into terms the same way and looked up.
 
 Terms, all casefolded: a value, stripped, of at least :data:`MIN_LENGTH` characters; the
 emails inside it; and its words (runs of letters and digits with a letter in them) of at
-least :data:`MIN_LENGTH` characters. An original gives
-its words only if it looks like a name (two to four words of letters), so that a long
-text or a street address does not make every "the" or "street" a leak; an exported text
-gives all of its words. Shorter words, and numbers, are never terms: too many ordinary
-words and numbers are that short or that common.
+least :data:`MIN_LENGTH` characters. An original gives its words only if it looks like a
+name (two to four words of letters), so that a long text or a street address does not
+make every "the" or "street" a leak; an exported text gives all of its words. Shorter
+words, and numbers, are never terms: too many ordinary words and numbers are that short
+or that common. A word of a longer original (a part of a full name) is a finding only
+beside another remembered term in the same value: many first names are words too
+("Summer", "Grant").
 
 Memory: a term costs 8 bytes (up to 16 between compactions), whatever its length, in
 arrays of 64-bit entries sorted per bucket; a value repeated in many rows is held once.
+A fixed 1 MiB prefilter, indexed by Python's own string hash, spares most looked-up terms
+the keyed hash.
 The hash is BLAKE2b keyed with the anonymisation key, so the arrays reveal nothing of
 the values. A term that is no original matches one by chance with probability ``n /
 2**64`` for ``n`` remembered terms: about 10⁻¹¹ for ten million names, so across a
@@ -63,9 +67,12 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 #: Two to four words of letters (``Ana-María García``, ``Dr. Jane O'Neil``): a name.
 _NAME = re.compile(r"[^\W\d_]+(?:[\s'\u2019.-]+[^\W\d_]+){1,3}\.?")
 
-# An entry is 64 bits: the hash's low 52 bits, then the source field's index in 12 bits;
+# An entry is 64 bits: the hash's low 52 bits, then the source field's index in 11 bits
+# and whether the term is a word of a longer original;
 # its top 12 bits choose the bucket, so that every bit of the hash is compared.
 _SOURCE_BITS = 12
+#: Marks a word of a longer original (a part of a name), in the source's bits.
+_PART = 1 << (_SOURCE_BITS - 1)
 _LOW_BITS = 52
 _SOURCE_MASK = (1 << _SOURCE_BITS) - 1
 _LOW_MASK = (1 << _LOW_BITS) - 1
@@ -84,16 +91,24 @@ _BATCH_BYTES = 1 << 16
 def terms(text: str, every_word: bool) -> list[str]:
     """The terms of ``text`` (some maybe twice): all its words if ``every_word``, else
     only a name's."""
+    whole, words = split(text, every_word)
+    return whole + words
+
+
+def split(text: str, every_word: bool) -> tuple[list[str], list[str]]:
+    """The terms of ``text``: the whole value and its emails, and its words (all of them
+    if ``every_word``, else only a name's)."""
     text = text.strip().casefold()
-    found = []
-    if len(text) >= MIN_LENGTH:
-        found.append(text)
-    # A text of one word is its only term.
-    if not text.isalnum() and (every_word or _NAME.fullmatch(text)):
-        found += [word for word in _WORD.findall(text) if not word.isdigit()]
+    whole = [text] if len(text) >= MIN_LENGTH else []
     if "@" in text:
-        found += _EMAIL.findall(text)
-    return found
+        whole += _EMAIL.findall(text)
+    # A text of one word is its only term.
+    words = (
+        [word for word in _WORD.findall(text) if not word.isdigit()]
+        if not text.isalnum() and (every_word or _NAME.fullmatch(text))
+        else []
+    )
+    return whole, words
 
 
 def strings(value: Any) -> Iterator[str]:
@@ -166,7 +181,7 @@ class Originals:
         hashed = self._hash(term)
         index = hashed >> _LOW_BITS
         bucket = self._buckets[index]
-        bucket.append((hashed & _LOW_MASK) << _SOURCE_BITS | min(source, _SOURCE_MASK))
+        bucket.append((hashed & _LOW_MASK) << _SOURCE_BITS | source)
         if len(bucket) >= self._compact_at[index]:
             self._compact(index)
 
@@ -269,12 +284,18 @@ class LeakAudit:
         ``on_replaced``); values that hold no text (numbers, keys) are not remembered."""
         source = self._sources.get((model, field))
         if source is None:
-            source = self._sources[model, field] = len(self._names)
-            self._names.append(f"{model_label(model)}.{field}")
+            # Past 2,047 anonymised fields, the last index names the rest together.
+            source = self._sources[model, field] = min(len(self._names), _PART - 1)
+            if source == len(self._names):
+                last = source == _PART - 1
+                self._names.append("other fields" if last else f"{model_label(model)}.{field}")
         add = self.originals.add
         for text in (original,) if type(original) is str else strings(original):
-            for term in set(terms(text, every_word=False)):
+            whole, words = split(text, every_word=False)
+            for term in set(whole):
                 add(term, source)
+            for term in set(words) - set(whole):
+                add(term, source | _PART)
 
     def check(self, root: Path) -> AuditResult:
         """Look up every text value of the export at ``root`` that may hold a copy."""
@@ -360,13 +381,23 @@ class LeakAudit:
         return any(sources(term) for term in compress(ordered, taken) if len(term) >= MIN_LENGTH)
 
     def _look_up(self, value: Any) -> set[int]:
-        """The sources of the remembered terms in ``value``."""
+        """The sources of the remembered terms in ``value``.
+
+        A word of a longer original (a part of a full name) counts only beside another
+        term: a tag "summer" is no copy of a customer called Summer Smith; "Smith, Summer" is.
+        """
         found: set[int] = set()
+        parts: dict[str, set[int]] = {}
         sources = self.originals.sources
         for text in (value,) if type(value) is str else strings(value):
             for term in terms(text, every_word=True):
-                if hit := sources(term):
-                    found.update(hit)
+                for source in sources(term):
+                    if source & _PART:
+                        parts.setdefault(term, set()).add(source & ~_PART)
+                    else:
+                        found.add(source)
+        if len(parts) > 1 or (parts and found):
+            found.update(*parts.values())
         return found
 
     def columns(self, model: type[Model]) -> list[Field]:
