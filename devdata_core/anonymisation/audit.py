@@ -186,7 +186,7 @@ class Originals:
             self._compact(index)
 
     def _hash(self, term: str) -> int:
-        return int.from_bytes(blake2b(term.encode(), key=self._key, digest_size=8).digest())
+        return int.from_bytes(blake2b(term.encode(), key=self._key, digest_size=8).digest(), "big")
 
     def _compact(self, index: int) -> None:
         """Sort a bucket and drop its duplicates; it may then grow to twice its size."""
@@ -248,7 +248,7 @@ class Finding:
 class AuditResult:
     """What the audit of one export found, as the manifest records it."""
 
-    #: Distinct terms of replaced values remembered.
+    #: Distinct terms of replaced values remembered (a term of two fields counts twice).
     terms: int
     #: Columns whose values were looked up.
     columns: int
