@@ -84,6 +84,8 @@ _FIRST_COMPACTION = 64
 _PREFILTER_SLOTS = 1 << 20
 _SLOT = (_PREFILTER_SLOTS - 1).__and__
 _NONE: list[int] = []
+#: Text values remembered lately that a repeat is recognised among (about 0.5 MiB).
+_RECENT = 8192
 #: Bytes of export lines whose strings are looked up together.
 _BATCH_BYTES = 1 << 16
 
@@ -278,6 +280,9 @@ class LeakAudit:
         self.originals = Originals(settings.anonymisation_key)
         self._sources: dict[tuple[type[Model], str], int] = {}
         self._names: list[str] = []
+        #: Python's hashes of (field, value) of text values remembered lately, so that a
+        #: value repeated in many rows (a first name, a town) is cut and hashed once.
+        self._recent: set[int] = set()
 
     def remember(self, model: type[Model], field: str, original: Any) -> None:
         """Remember an original value an anonymiser replaced (``Anonymisation``'s
@@ -289,6 +294,13 @@ class LeakAudit:
             if source == len(self._names):
                 last = source == _PART - 1
                 self._names.append("other fields" if last else f"{model_label(model)}.{field}")
+        if type(original) is str:
+            recent = hash((source, original))
+            if recent in self._recent:
+                return
+            if len(self._recent) >= _RECENT:
+                self._recent.clear()
+            self._recent.add(recent)
         add = self.originals.add
         for text in (original,) if type(original) is str else strings(original):
             whole, words = split(text, every_word=False)
