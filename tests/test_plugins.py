@@ -64,7 +64,7 @@ def test_each_plugin_lists_what_it_provides(site):
     }
     assert listed["devdata-core"] == {
         **nothing,
-        "anonymisers": ["const", "faker", "random_foreign_key"],
+        "anonymisers": ["const", "faker", "keep", "random_foreign_key"],
     }
     assert listed["devdata-postgres"] == {**nothing, "extras": ["PostgresSequences"]}
     assert listed["devdata-factory"] == {**nothing, "strategy_classes": ["FactoryStrategy"]}
@@ -85,7 +85,7 @@ def test_plugins_table_names_each_plugin(site):
         "reset modes: drop-database, drop-tables, none, require-empty",
     ] in rows
     core = ["devdata-core", "devdata-core", "2.0.0.dev0", "devdata_anonymisers"]
-    assert [*core, "anonymisers: const, faker, random_foreign_key"] in rows
+    assert [*core, "anonymisers: const, faker, keep, random_foreign_key"] in rows
     assert [row[0] for row in rows] == sorted(row[0] for row in rows)
 
 
