@@ -91,6 +91,8 @@ class DevdataSettings:
     #: ``DEVDATA_PII_STRICT``: personal fields without an anonymiser, and leaks the audit
     #: finds, stop the export instead of warning.
     pii_strict: bool = False
+    #: ``DEVDATA_AUDIT``: look for anonymised values elsewhere in every export (on by default).
+    audit: bool = True
 
     def anonymisers_for(self, model: type[Model]) -> dict[str, Anonymiser]:
         """A model's anonymisers by field name, :func:`~.anonymisers.keep` included: those
@@ -118,6 +120,7 @@ def load_settings() -> DevdataSettings:
         missing_references=_load_missing_references(),
         anonymisation_key=anonymisation_key(),
         pii_strict=_load_flag("DEVDATA_PII_STRICT"),
+        audit=_load_flag("DEVDATA_AUDIT", default=True),
     )
     _check_referenced_fields_are_kept(loaded)
     return loaded
@@ -400,8 +403,8 @@ def _load_locales() -> list[str] | None:
     return list(locales)
 
 
-def _load_flag(name: str) -> bool:
-    value = getattr(django_settings, name, False)
+def _load_flag(name: str, default: bool = False) -> bool:
+    value = getattr(django_settings, name, default)
     if not isinstance(value, bool):
         raise ConfigError(f"{name} must be True or False, got {value!r}")
     return value

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "testsite.pages",
     "testsite.newsroom",
     "testsite.contacts",
+    "testsite.leaks",
 ]
 
 _sqlite_dir = Path(os.environ.get("DEVDATA_TEST_SQLITE_DIR") or tempfile.mkdtemp(prefix="devdata-"))
