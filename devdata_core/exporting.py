@@ -29,7 +29,9 @@ from django.db import connections
 from django.db.models import F, Field, Model, Q, QuerySet
 
 from . import databases, derived, layout, manifest, plugins, rules, schema, snapshot, staging
+from .anonymisation import audit
 from .anonymisation.apply import Anonymisation
+from .anonymisation.keyed import key_id
 from .errors import DevdataError, guard
 from .extras import ExtraExport
 from .files import atomic_writer
@@ -145,7 +147,16 @@ class ExportRun:
         #: Rows each reference's rule kept with a new value or dropped, by action.
         self.affected: Counter[tuple[Reference, str]] = Counter()
         self._rules: dict[tuple[Reference, int], rules.Rule] = {}
-        self.anonymisation = Anonymisation(plan.settings, self.dest)
+        #: The leak audit, told of every value replaced (none for ``--plan``, or if turned off).
+        self.audit = audit.LeakAudit(plan.settings) if plan.settings.audit and not dry_run else None
+        self.anonymisation = Anonymisation(
+            plan.settings,
+            self.dest,
+            keys=self.keyset,
+            on_replaced=self.audit.remember if self.audit else None,
+        )
+        if self.anonymise:
+            self.anonymisation.check(self.models)
         self.natural = NaturalKeys(database, plan.natural, plan.natural_columns)
         self.summary = RunSummary("Exported")
         self.complete: set[type[Model]] = set()
@@ -1077,16 +1088,47 @@ def export(
                 notify("devdata_after_export", summary=summary)
             finally:
                 run.pulled_files.close()
-        manifest.write(work, _manifest(database, settings, work, started))
+        audited = _audit(run, reporter)
+        manifest.write(work, _manifest(database, settings, work, started, plan.order, audited))
         stage.commit(reporter.info)
     return summary
+
+
+def _audit(run: ExportRun, reporter: Reporter) -> dict[str, Any]:
+    """Run the leak audit over the staged export: warn of each column it finds, and under
+    ``DEVDATA_PII_STRICT`` fail before the export replaces the previous one."""
+    if run.audit is None:
+        return audit.OFF
+    result = run.audit.check(run.dest)
+    for finding in result.findings:
+        reporter.warn(finding.message())
+    if result.findings and run.settings.pii_strict:
+        more = len(result.findings) - 1
+        raise DevdataError(
+            f"{result.findings[0].message()}{f' (and {more} more columns)' if more else ''}: "
+            "anonymise the column, or keep() it if it holds these values on purpose "
+            "(DEVDATA_PII_STRICT is on); the previous export was left as it was"
+        )
+    if not result.findings:
+        reporter.detail(
+            f"audit: no value anonymised in this export is found elsewhere in it "
+            f"({result.terms:,} terms, {result.columns} columns checked)"
+        )
+    return result.record()
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _manifest(database: str, settings: DevdataSettings, root: Path, started: str) -> Manifest:
+def _manifest(
+    database: str,
+    settings: DevdataSettings,
+    root: Path,
+    started: str,
+    models: Sequence[type[Model]],
+    audited: dict[str, Any],
+) -> Manifest:
     connection = connections[database]
     return Manifest(
         format_version=manifest.FORMAT_VERSION,
@@ -1097,6 +1139,9 @@ def _manifest(database: str, settings: DevdataSettings, root: Path, started: str
         settings=manifest.fingerprint(settings),
         entries=tuple(manifest.describe_file(root, name) for name in manifest.file_names(root)),
         migrations=layout.MIGRATIONS,
+        anonymisation=manifest.anonymisation(
+            settings, models, key_id(settings.anonymisation_key), audited
+        ),
     )
 
 

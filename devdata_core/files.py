@@ -16,15 +16,31 @@ from . import layout
 
 @contextmanager
 def atomic_writer(path: Path) -> Iterator[TextIO]:
-    """Write ``path`` through a ``.partial`` file that replaces it only on success."""
+    """Write ``path`` through a ``.partial`` file that replaces it only on success.
+
+    The content reaches the disk before the rename, so that after a power cut a file
+    under its final name is never shorter than what was written (the manifest, written
+    last, would otherwise vouch for data the disk lacks).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + layout.PARTIAL_SUFFIX)
     try:
         with partial.open("w", encoding="utf-8") as f:
             yield f
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def sync_directory(path: Path) -> None:
+    """Make the names in ``path`` durable: renames and new files survive a power cut."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class LockBusy(Exception):

@@ -8,7 +8,6 @@ megabytes. Other keys (UUIDs, strings) are kept in a ``set``.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -29,12 +28,15 @@ class KeySet:
         self.field = field
         self._ints = BitMap64()
         self._others: set[Any] = set()
+        #: The other keys in order, for :meth:`pick`, kept until they change.
+        self._sorted: tuple[Any, ...] | None = None
 
     def add(self, value: Any) -> None:
         if type(value) is int and 0 <= value < _BITMAP_LIMIT:
             self._ints.add(value)
-        else:
+        elif value not in self._others:
             self._others.add(value)
+            self._sorted = None
 
     def add_serialised(self, values: Iterable[Any]) -> None:
         """Add values as they appear in an export file."""
@@ -46,18 +48,23 @@ class KeySet:
     def discard(self, value: Any) -> None:
         if type(value) is int and 0 <= value < _BITMAP_LIMIT:
             self._ints.discard(value)
-        else:
+        elif value in self._others:
             self._others.discard(value)
+            self._sorted = None
 
-    def choice(self) -> Any:
-        """A random key, or ``None`` when the set is empty."""
+    def pick(self, number: int) -> Any:
+        """The key at ``number`` modulo the size of the set (integers in order, then the
+        others sorted), or ``None`` when the set is empty: the same set and number give
+        the same key on every run."""
         ints, total = len(self._ints), len(self)
         if not total:
             return None
-        index = random.randrange(total)
+        index = number % total
         if index < ints:
             return self._ints[index]
-        return random.choice(tuple(self._others))
+        if self._sorted is None:
+            self._sorted = tuple(sorted(self._others, key=_order))
+        return self._sorted[index - ints]
 
     def __contains__(self, value: object) -> bool:
         if type(value) is int and 0 <= value < _BITMAP_LIMIT:  # type: ignore[operator]
@@ -70,3 +77,8 @@ class KeySet:
 
     def __len__(self) -> int:
         return len(self._ints) + len(self._others)
+
+
+def _order(key: Any) -> tuple[str, Any]:
+    """Keys of one field sort as they are; ``repr`` orders the odd set of mixed types."""
+    return (type(key).__name__, key if isinstance(key, (str, int, float)) else repr(key))

@@ -17,7 +17,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import Model
+
 from . import layout
+from .anonymisers import is_kept
 from .errors import DataFileError
 from .files import atomic_writer
 
@@ -57,6 +60,9 @@ class Manifest:
     entries: tuple[Entry, ...] = field(default=())
     #: The entry holding the source's migration state (its checksum is the state's digest).
     migrations: str | None = None
+    #: What was anonymised and what the leak audit found (:func:`anonymisation`); ``None``
+    #: in manifests of exports made before it was recorded.
+    anonymisation: dict[str, Any] | None = None
 
     @property
     def settings_digest(self) -> str:
@@ -84,6 +90,7 @@ class Manifest:
                 finished=str(data["finished"]),
                 settings=dict(data["settings"]),
                 migrations=data.get("migrations"),
+                anonymisation=data.get("anonymisation"),
                 entries=tuple(
                     Entry(
                         name=str(e["name"]),
@@ -135,6 +142,23 @@ def fingerprint(settings: DevdataSettings) -> dict[str, Any]:
             for e in settings.extra_strategies
         ],
     }
+
+
+def anonymisation(
+    settings: DevdataSettings, models: Iterable[type[Model]], key_id: str, audit: dict[str, Any]
+) -> dict[str, Any]:
+    """The manifest's record of anonymisation: the anonymiser of each field of ``models``
+    (by its factory's name, or ``keep``), the key's public id (never the key) and the leak
+    audit's result."""
+    fields = {}
+    for model in models:
+        anonymisers = settings.anonymisers_for(model)
+        if anonymisers:
+            fields[model._meta.label] = {
+                name: "keep" if is_kept(a) else _name_of(a).partition(".<locals>")[0]
+                for name, a in sorted(anonymisers.items())
+            }
+    return {"key_id": key_id, "fields": fields, "audit": audit}
 
 
 # Files -----------------------------------------------------------------------------

@@ -100,6 +100,8 @@ class DevdataSettings:
     #: What becomes of password hashes (``DEVDATA_PASSWORDS``, ``DEVDATA_DEV_PASSWORD``,
     #: ``DEVDATA_PASSWORD_FIELDS``): see :mod:`.anonymisation.secrets`.
     passwords: Passwords = dataclasses.field(default_factory=Passwords)
+    #: ``DEVDATA_AUDIT``: look for anonymised values elsewhere in every export (on by default).
+    audit: bool = True
 
     def anonymisers_for(self, model: type[Model]) -> dict[str, Anonymiser]:
         """A model's anonymisers by field name, :func:`~.anonymisers.keep` included: the
@@ -130,6 +132,7 @@ def load_settings() -> DevdataSettings:
         anonymisation_key=anonymisation_key(),
         pii_strict=_load_flag("DEVDATA_PII_STRICT"),
         passwords=_load_passwords(),
+        audit=_load_flag("DEVDATA_AUDIT", default=True),
     )
     _check_referenced_fields_are_kept(loaded)
     return loaded
@@ -412,8 +415,8 @@ def _load_locales() -> list[str] | None:
     return list(locales)
 
 
-def _load_flag(name: str) -> bool:
-    value = getattr(django_settings, name, False)
+def _load_flag(name: str, default: bool = False) -> bool:
+    value = getattr(django_settings, name, default)
     if not isinstance(value, bool):
         raise ConfigError(f"{name} must be True or False, got {value!r}")
     return value

@@ -47,10 +47,12 @@ class Stage:
         def waiting() -> None:
             info(f"waiting for an import reading {self.named} to finish before replacing it")
 
+        for directory, _, _ in os.walk(self.path):
+            files.sync_directory(Path(directory))
         with files.locked(_read_lock(self.dest), wait=None, waiting=waiting):
             old = _swap(self.path, self.dest)
             self.committed = True
-            _sync_directory(self.dest.parent)
+            files.sync_directory(self.dest.parent)
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
 
@@ -187,14 +189,6 @@ def _exchange(a: Path, b: Path) -> bool:
     if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
         return False
     raise OSError(code, os.strerror(code), str(b))
-
-
-def _sync_directory(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def link_or_copy(source: Path, target: Path) -> None:

@@ -6,8 +6,8 @@ a killed run left behind is found and dropped by the next (which holds the impor
 :mod:`devdata_core.locks`, so no other run is using it).
 
 PostgreSQL renames databases (both renames in one transaction); SQLite replaces the file
-with ``os.replace``. MySQL cannot move views and triggers between schemas, so there the
-database is dropped and created again in place, as before.
+with ``os.replace``; MySQL moves every table in one ``RENAME TABLE``, which is atomic, and
+makes the views again after it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import abc
 import hashlib
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -31,6 +32,10 @@ from .errors import describe as describe_error
 
 #: PostgreSQL's limit on identifiers, in bytes.
 _POSTGRES_NAME_BYTES = 63
+#: MySQL's limit on database names, in characters (ours are ASCII past the old name).
+_MYSQL_NAME_CHARS = 64
+#: The ``DEFINER=user@host`` clause of a MySQL ``SHOW CREATE VIEW`` statement.
+_DEFINER = re.compile(r"DEFINER=`(?:[^`]|``)*`@`(?:[^`]|``)*` ")
 #: PostgreSQL's SQLSTATE for "database is being accessed by other users".
 _OBJECT_IN_USE = "55006"
 #: How long the swap keeps ending other sessions of the old database before giving up.
@@ -71,13 +76,18 @@ class _Side(abc.ABC):
         """Drop the new database, after a failure."""
 
 
-class _PostgresSide(_Side):
+class _ServerSide(_Side):
+    """A vendor where the new database is made on the server, beside the old one."""
+
+    #: The longest database name the vendor takes.
+    name_limit: int
+
     def __init__(self, database: str) -> None:
         self.database = database
         self.connection = connections[database]
         self.name = str(self.connection.settings_dict["NAME"])
-        self.scratch = side_name(self.name, "new")
-        self.aside = side_name(self.name, "old")
+        self.scratch = side_name(self.name, "new", self.name_limit)
+        self.aside = side_name(self.name, "old", self.name_limit)
 
     def _quoted(self, name: str) -> str:
         return databases.quote_identifier(self.connection, name)
@@ -106,6 +116,14 @@ class _PostgresSide(_Side):
                     f"the import in: {describe_error(exc)}; if this user may not create "
                     "databases, import with --reset-mode=drop-tables; nothing was changed"
                 ) from exc
+
+    def drop_scratch(self) -> None:
+        with databases.server_cursor(self.connection) as cursor:
+            cursor.execute(databases.drop_database_sql(cursor, self.scratch))
+
+
+class _PostgresSide(_ServerSide):
+    name_limit = _POSTGRES_NAME_BYTES
 
     def swap(self) -> None:
         """Rename the old database aside and the new one into place, together; drop the old.
@@ -157,9 +175,135 @@ class _PostgresSide(_Side):
         )
         cursor.execute("COMMIT")
 
-    def drop_scratch(self) -> None:
+
+class _MysqlSide(_ServerSide):
+    """The new database's tables are moved into the old one's place in one ``RENAME TABLE``
+    (atomic: all of them or none), the old tables into a database aside, dropped after.
+
+    Views cannot move to another database: the new database's are made again in the old
+    one's place right after the tables moved (until then the old views, which name their
+    tables, read the new tables). Triggers, routines and events cannot move at all, so a
+    database that holds any is dropped and created again in place instead.
+    """
+
+    #: Objects ``RENAME TABLE`` refuses to carry, and where MySQL lists them.
+    _UNMOVABLE = (
+        ("TRIGGERS", "TRIGGER_SCHEMA", "TRIGGER_NAME"),
+        ("ROUTINES", "ROUTINE_SCHEMA", "ROUTINE_NAME"),
+        ("EVENTS", "EVENT_SCHEMA", "EVENT_NAME"),
+    )
+
+    name_limit = _MYSQL_NAME_CHARS
+
+    def unmovable(self, name: str) -> list[str]:
+        """What database ``name`` holds that cannot move: ``trigger x``, ``routine y``..."""
+        found = []
         with databases.server_cursor(self.connection) as cursor:
-            cursor.execute(databases.drop_database_sql(cursor, self.scratch))
+            for table, schema_column, name_column in self._UNMOVABLE:
+                cursor.execute(
+                    f"SELECT {name_column} FROM information_schema.{table} "
+                    f"WHERE {schema_column} = %s",
+                    [name],
+                )
+                found += [f"{table.lower()[:-1]} {row[0]}" for row in cursor.fetchall()]
+        return found
+
+    def swap(self) -> None:
+        """One ``RENAME TABLE``: the old tables aside, the new ones into place; then the
+        views; then drop both side databases. Sessions holding the old tables (a dev
+        server's open transaction) get a few seconds to let go."""
+        unmovable = self.unmovable(self.scratch)
+        if unmovable:
+            raise DevdataError(
+                f"the migrations made {', '.join(unmovable)} in the new database, which MySQL "
+                f"cannot move into {databases.describe(self.database)}; import with "
+                "--reset-mode=drop-tables; the old database is unchanged"
+            )
+        suffix = self.connection.creation.sql_table_creation_suffix()
+        with databases.server_cursor(self.connection) as cursor:
+            try:
+                views = self._views(cursor)
+                cursor.execute(f"CREATE DATABASE IF NOT EXISTS {self._quoted(self.name)}{suffix}")
+                cursor.execute(f"CREATE DATABASE {self._quoted(self.aside)}{suffix}")
+                moves = [
+                    f"{self._quoted(self.name)}.{self._quoted(t)} TO "
+                    f"{self._quoted(self.aside)}.{self._quoted(t)}"
+                    for t in self._tables(cursor, self.name)
+                ] + [
+                    f"{self._quoted(self.scratch)}.{self._quoted(t)} TO "
+                    f"{self._quoted(self.name)}.{self._quoted(t)}"
+                    for t in self._tables(cursor, self.scratch)
+                ]
+                cursor.execute(f"SET SESSION lock_wait_timeout = {int(_SWAP_SECONDS)}")
+                if moves:
+                    cursor.execute(f"RENAME TABLE {', '.join(moves)}")
+            except DatabaseError as exc:
+                raise DevdataError(
+                    f"cannot put the new tables in place of those of "
+                    f"{databases.describe(self.database)} (alias {self.database!r}): "
+                    f"{describe_error(exc)}; close the programs using it and import again; "
+                    "the old database is unchanged"
+                ) from exc
+            self._replace_views(cursor, views)
+            with suppress(DatabaseError):  # if not now, the next run drops them
+                for name in (self.aside, self.scratch):
+                    cursor.execute(databases.drop_database_sql(cursor, name))
+
+    def _views(self, cursor: Any) -> dict[str, str]:
+        """The new database's views, as statements that make them in the old one's place."""
+        cursor.execute(
+            "SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = %s",
+            [self.scratch],
+        )
+        views = {}
+        for (view,) in cursor.fetchall():
+            cursor.execute(f"SHOW CREATE VIEW {self._quoted(self.scratch)}.{self._quoted(view)}")
+            statement = cursor.fetchone()[1]
+            # The definer may be a user this one cannot name; the view then runs as whoever
+            # imports, like every other object the import made.
+            statement = _DEFINER.sub("", statement, count=1)
+            statement = statement.replace(f"{self._quoted(self.scratch)}.", "")
+            views[view] = "CREATE OR REPLACE " + statement.removeprefix("CREATE ")
+        return views
+
+    def _replace_views(self, cursor: Any, views: dict[str, str]) -> None:
+        """Make ``views`` in the database now in place, dropping the old views it held.
+
+        A view may read another: those that fail are tried again until a round makes none.
+        """
+        cursor.execute(f"USE {self._quoted(self.name)}")
+        cursor.execute(
+            "SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = %s",
+            [self.name],
+        )
+        for (view,) in cursor.fetchall():
+            if view not in views:
+                cursor.execute(f"DROP VIEW IF EXISTS {self._quoted(view)}")
+        pending = dict(views)
+        while pending:
+            failed: dict[str, str] = {}
+            error: DatabaseError | None = None
+            for view, statement in pending.items():
+                try:
+                    cursor.execute(statement)
+                except DatabaseError as exc:
+                    failed[view], error = statement, exc
+            if error is not None and len(failed) == len(pending):
+                raise DevdataError(
+                    f"the new tables of {databases.describe(self.database)} are in place, but "
+                    f"view {next(iter(failed))!r} could not be made again: "
+                    f"{describe_error(error)}; import again"
+                ) from error
+            pending = failed
+
+    @staticmethod
+    def _tables(cursor: Any, name: str) -> list[str]:
+        cursor.execute(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s "
+            "AND TABLE_TYPE <> 'VIEW'",
+            [name],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 class _SqliteSide(_Side):
@@ -228,6 +372,9 @@ def _side(connection: BaseDatabaseWrapper, database: str) -> _Side | None:
         return _PostgresSide(database)
     if databases.is_sqlite_file(connection):
         return _SqliteSide(database)
+    if connection.vendor == "mysql":
+        side = _MysqlSide(database)
+        return None if side.unmovable(side.name) else side
     return None
 
 
@@ -236,7 +383,8 @@ def built_beside(database: str) -> Iterator[bool]:
     """Point alias ``database`` at a new, empty database; swap it in if the block succeeds.
 
     Yields whether the old database survives a failure: ``False`` where it is dropped
-    and created again in place instead (MySQL, in-memory or ``file:`` URI SQLite). If
+    and created again in place instead (a MySQL database holding triggers, routines or
+    events; an in-memory or ``file:`` URI SQLite database). If
     the block raises, the new database is dropped and the alias points at the old one.
     """
     connection = connections[database]

@@ -153,7 +153,7 @@ def test_modes_that_destroy_nothing_do_not_ask(dev_with_old_rows):
 # Build, then swap; one import at a time ------------------------------------------------
 
 #: The vendors where drop-database builds the new database beside the old one.
-SWAPPING = ("sqlite", "postgres")
+SWAPPING = ("sqlite", "postgres", "mariadb")
 
 
 def start_paused_import(site: Site, pause_dir: Path) -> subprocess.Popen:
@@ -184,10 +184,15 @@ def leftovers(site: Site) -> list[str]:
     name = connection.settings_dict["NAME"]
     if site.vendor == "sqlite":
         return sorted(p.name for p in Path(name).parent.glob(f"{Path(name).name}.devdata-new*"))
+    catalog = {
+        "postgres": "SELECT datname FROM pg_database WHERE datname IN (%s, %s)",
+        "mariadb": "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA "
+        "WHERE SCHEMA_NAME IN (%s, %s)",
+    }[site.vendor]
+    limit = 63 if site.vendor == "postgres" else 64
     with databases.server_cursor(connection) as cursor:
         cursor.execute(
-            "SELECT datname FROM pg_database WHERE datname IN (%s, %s)",
-            [swap.side_name(name, "new"), swap.side_name(name, "old")],
+            catalog, [swap.side_name(name, "new", limit), swap.side_name(name, "old", limit)]
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -226,6 +231,23 @@ def test_import_failing_in_a_hook_leaves_the_old_database(dev_with_old_rows, dev
         site.import_()
 
     assert dev_questions(site) == OLD_DEV_QUESTIONS
+    assert leftovers(site) == []
+
+
+@pytest.mark.databases_only("mariadb")
+def test_a_mysql_database_with_a_trigger_is_replaced_in_place(dev_with_old_rows):
+    """MySQL cannot move a table with a trigger to another database: the import drops and
+    re-creates the database instead of building beside it, and still imports."""
+    site = dev_with_old_rows
+    with connections[site.dev].cursor() as cursor:
+        cursor.execute(
+            "CREATE TRIGGER polls_question_upper BEFORE INSERT ON polls_question "
+            "FOR EACH ROW SET NEW.question_text = UPPER(NEW.question_text)"
+        )
+
+    site.import_()
+
+    assert dev_questions(site) == {1: "Prod one", 2: "Prod two"}
     assert leftovers(site) == []
 
 

@@ -180,8 +180,8 @@ def test_an_unregistered_class_name_lists_the_registered_ones(settings):
             "DEVDATA_FIELD_ANONYMISERS",
             {"email": ("scramble", {})},
             "DEVDATA_FIELD_ANONYMISERS['email']: no plugin provides an anonymiser named "
-            "'scramble': is its plugin installed? Installed: const, faker, keep, "
-            "random_foreign_key",
+            "'scramble': is its plugin installed? "
+            "Installed: const, faker, keep, random_foreign_key",
         ),
         (
             "DEVDATA_FIELD_ANONYMISERS",

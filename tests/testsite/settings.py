@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "testsite.audit",
     "testsite.pages",
     "testsite.newsroom",
+    "testsite.contacts",
+    "testsite.leaks",
     "testsite.crm",
 ]
 

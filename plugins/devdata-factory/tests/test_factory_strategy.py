@@ -23,7 +23,7 @@ from devdata_core.settings import load_settings
 from devdata_core.testing import StrategyContract
 from devdata_factory import FactoryStrategy, creating_in, existing
 from devdata_queryset import QuerySetStrategy
-from sitefixtures import OLD_DEV_QUESTIONS, dev_questions, failed_import_leaves
+from sitefixtures import FAILED_IMPORT_LEAVES, OLD_DEV_QUESTIONS, dev_questions
 from sitetools import Site
 from testsite.library.models import Tag
 from testsite.polls.models import Choice, Question
@@ -258,7 +258,7 @@ def test_existing_without_rows_to_pick_says_what_to_do(site):
         "factory factories.ChoiceFactory of strategy 'generated' for polls.Choice failed: "
         f"existing('polls.Question') has no row to pick: database '{site.dev}' holds no "
         "polls.Question rows; give polls.Question a strategy that imports rows, or create them "
-        f"with a SubFactory; {failed_import_leaves(site)}"
+        f"with a SubFactory; {FAILED_IMPORT_LEAVES}"
     )
 
 
@@ -278,7 +278,7 @@ def test_a_database_error_in_a_factory_is_named_too(site):
     assert message.startswith(
         "factory factories.SameTagFactory of strategy 'generated' for library.Tag failed: "
     )
-    assert message.endswith(f"; {failed_import_leaves(site)}")
+    assert message.endswith(f"; {FAILED_IMPORT_LEAVES}")
     assert "\n" not in message
     assert site.pks(Tag) == set()
 
@@ -323,7 +323,7 @@ def test_a_bad_factory_path_is_a_one_line_error_naming_model_strategy_and_path(s
 
     assert str(error.value) == (
         f"DEVDATA_STRATEGIES['polls.Choice']: strategy 'generated': {problem}; "
-        + failed_import_leaves(site)
+        + FAILED_IMPORT_LEAVES
     )
     assert site.pks(Question) == set()
 
