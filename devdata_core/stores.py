@@ -1,0 +1,312 @@
+"""Where an export goes and where it comes from: a directory, an archive file, a pipe, a URL.
+
+The engines read and write a local export directory (:mod:`.exporting`,
+:mod:`.importing`); a :class:`Store` hands them one. A directory is used in place (and
+staged beside itself, :mod:`.staging`). Every other store is an archive
+(:mod:`.archives`): the export is written to a private temporary directory, then packed
+and sent, and an import unpacks and verifies the archive into one before the engine
+sees it. :func:`open_store` picks the store from what the user typed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from . import archives, files, layout
+from .archives import Format
+from .errors import ConfigError, DataFileError, DevdataError, describe
+
+#: The format of an archive streamed to stdout when ``--format`` does not say.
+STREAM_FORMAT: Format = "tar.gz"
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+class Store(ABC):
+    """Where an export goes or comes from."""
+
+    #: How messages name it: a path, ``stdin``/``stdout``, a URL without credentials.
+    name: str
+    #: Whether an export may keep files of the previous one (``--no-update``, some models).
+    rewritable = False
+    #: Whether the export is written to stdout, which must then carry nothing else.
+    uses_stdout = False
+
+    @abstractmethod
+    def writing(self) -> Any:
+        """Context manager: a local directory for the export engine to write, put in its
+        place only when the block ends without error."""
+
+    @abstractmethod
+    def reading(self) -> Any:
+        """Context manager: a local directory holding the export; an archive's members
+        are checked against its manifest before the block starts."""
+
+
+class Directory(Store):
+    """An export directory, written and read in place."""
+
+    rewritable = True
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name = str(path)
+
+    @contextmanager
+    def writing(self) -> Iterator[Path]:
+        yield self.path
+
+    @contextmanager
+    def reading(self) -> Iterator[Path]:
+        yield self.path
+
+
+class Archive(Store):
+    """An export as one archive, staged in a local temporary directory (as large as the
+    export unpacked) on either side."""
+
+    def __init__(self, name: str, fmt: Format | None) -> None:
+        self.name = name
+        self.format = fmt
+
+    @abstractmethod
+    def _sink(self) -> Any:
+        """Context manager: a binary stream that becomes the archive when the block ends
+        without error, and leaves any previous archive in place otherwise."""
+
+    @abstractmethod
+    def _source(self) -> Any:
+        """Context manager: the archive as a binary stream."""
+
+    @contextmanager
+    def writing(self) -> Iterator[Path]:
+        with tempfile.TemporaryDirectory(prefix="devdata-export-") as scratch:
+            work = Path(scratch) / "export"
+            yield work
+            with self._sink() as out:
+                archives.pack(work, out, self.format or STREAM_FORMAT)
+
+    @contextmanager
+    def reading(self) -> Iterator[Path]:
+        with tempfile.TemporaryDirectory(prefix="devdata-import-") as scratch:
+            with self._source() as raw:
+                fmt, stream = archives.open_sniffed(raw)
+                archives.unpack(stream, fmt, Path(scratch), self.name)
+            yield Path(scratch)
+
+
+class ArchiveFile(Archive):
+    """A local archive file, replaced in one rename once the new one is complete."""
+
+    def __init__(self, path: Path, fmt: Format | None) -> None:
+        super().__init__(str(path), fmt)
+        self.path = path
+
+    @contextmanager
+    def writing(self) -> Iterator[Path]:
+        if self.format is None:
+            raise ConfigError(
+                f"{self.path} is a file: name an archive .tar, .tar.gz or .tar.zst, pass "
+                "--format, or export to a directory; nothing was written"
+            )
+        with super().writing() as work:
+            yield work
+
+    @contextmanager
+    def _sink(self) -> Iterator[IO[bytes]]:
+        if self.path.is_dir():
+            raise ConfigError(
+                f"{self.path} is a directory: name an archive file, or leave out --format; "
+                "nothing was written"
+            )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        hidden = f".{self.path.name}"
+        _remove_stale(self.path.parent, hidden)
+        partial = self.path.with_name(f"{hidden}.{os.getpid()}{layout.PARTIAL_SUFFIX}")
+        try:
+            with partial.open("wb") as out:
+                yield out
+                archives.sync(out)
+            os.replace(partial, self.path)
+            files.sync_directory(self.path.parent)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    @contextmanager
+    def _source(self) -> Iterator[IO[bytes]]:
+        if not self.path.exists():
+            raise DataFileError(
+                f"{self.path} does not exist: run devdata_export first, or pass the export's "
+                "directory or archive"
+            )
+        with self.path.open("rb") as raw:
+            yield raw
+
+
+def _remove_stale(directory: Path, hidden: str) -> None:
+    """Remove ``.partial`` archives that killed exports left (their process is gone)."""
+    for path in directory.glob(f"{hidden}.*{layout.PARTIAL_SUFFIX}"):
+        pid = path.name[len(hidden) + 1 : -len(layout.PARTIAL_SUFFIX)]
+        if pid.isdigit() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Pipe(Archive):
+    """``-``: the archive on stdout (export) or stdin (import).
+
+    While the export runs, file descriptor 1 points at stderr, so that nothing a strategy,
+    plugin or progress bar prints can get into the archive; the archive goes to the
+    original stdout.
+    """
+
+    uses_stdout = True
+
+    def __init__(self, fmt: Format | None) -> None:
+        super().__init__("stdout", fmt)
+        self._stdout: int | None = None
+
+    @contextmanager
+    def writing(self) -> Iterator[Path]:
+        if os.isatty(1):
+            raise ConfigError(
+                "devdata_export -: stdout is a terminal: pipe it (devdata_export - | "
+                "devdata_import - --no-input) or name a file; nothing was written"
+            )
+        sys.stdout.flush()
+        self._stdout = os.dup(1)
+        os.dup2(2, 1)
+        try:
+            with super().writing() as work:
+                yield work
+        finally:
+            sys.stdout.flush()
+            os.dup2(self._stdout, 1)
+            os.close(self._stdout)
+            self._stdout = None
+
+    @contextmanager
+    def _sink(self) -> Iterator[IO[bytes]]:
+        assert self._stdout is not None
+        with open(self._stdout, "wb", closefd=False) as out:
+            yield out
+
+    @contextmanager
+    def _source(self) -> Iterator[IO[bytes]]:
+        self.name = "stdin"
+        if sys.stdin is None or sys.stdin.isatty():
+            raise ConfigError(
+                "devdata_import -: stdin is a terminal: pipe an export into it "
+                "(devdata_export - | devdata_import - --no-input); nothing was changed"
+            )
+        yield sys.stdin.buffer
+
+
+class Url(Archive):
+    """An archive at an fsspec URL (``s3://``, ``gs://``, ``memory://``, ``file://``, ...),
+    streamed; credentials and options come from fsspec's usual configuration."""
+
+    def __init__(self, url: str, fmt: Format | None) -> None:
+        super().__init__(without_secrets(url), fmt)
+        fsspec = _fsspec(url)
+        try:
+            self.fs, self.path = fsspec.core.url_to_fs(url)
+        except (ImportError, ValueError) as exc:
+            raise ConfigError(
+                f"{self.name}: no file system for this URL ({describe(exc)}): install the "
+                'fsspec implementation it names, e.g. pip install "devdata-core[s3]"'
+            ) from None
+
+    @contextmanager
+    def _sink(self) -> Iterator[IO[bytes]]:
+        partial = f"{self.path}.{os.getpid()}{layout.PARTIAL_SUFFIX}"
+        with self._reaching("write"):
+            self.fs.makedirs(self.fs._parent(self.path), exist_ok=True)
+            out = self.fs.open(partial, "wb")
+        try:
+            with self._reaching("write"), out:
+                yield out
+            with self._reaching("write"):
+                self.fs.mv(partial, self.path)
+        finally:
+            try:
+                if self.fs.exists(partial):
+                    self.fs.rm(partial)
+            except Exception:  # the original error says more
+                pass
+
+    @contextmanager
+    def _source(self) -> Iterator[IO[bytes]]:
+        with self._reaching("read"):
+            raw = self.fs.open(self.path, "rb")
+        with self._reaching("read"), raw:
+            yield raw
+
+    @contextmanager
+    def _reaching(self, verb: str) -> Iterator[None]:
+        """A failure of the remote file system as one line naming the URL."""
+        try:
+            yield
+        except DevdataError:
+            raise
+        except Exception as exc:
+            if isinstance(exc, FileNotFoundError) and verb == "read":
+                raise DataFileError(
+                    f"{self.name} does not exist: check the URL, or run devdata_export to it "
+                    "first; nothing was changed"
+                ) from None
+            raise DataFileError(
+                f"{self.name}: cannot {verb} ({describe(exc)}): check the URL and the "
+                "credentials in the environment; nothing was changed"
+            ) from None
+
+
+def _fsspec(url: str) -> Any:
+    try:
+        import fsspec
+    except ImportError:
+        raise ConfigError(
+            f'{without_secrets(url)}: URLs need fsspec: pip install "devdata-core[fsspec]" '
+            '(or "devdata-core[s3]" for s3://)'
+        ) from None
+    return fsspec
+
+
+def without_secrets(url: str) -> str:
+    """``url`` for messages: no user, password or query string (which may hold a token)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def open_store(spec: str, fmt: Format | None = None) -> Store:
+    """The store that ``spec`` (a command's ``DEST`` or ``SRC``) names.
+
+    ``-`` is the pipe, ``scheme://`` a URL, a name ending in an archive suffix (or any
+    name with ``fmt``) an archive file, and anything else a directory. An import reads
+    the format from an archive's first bytes whatever its name says.
+    """
+    if spec == "-":
+        return Pipe(fmt)
+    if _URL.match(spec):
+        return Url(spec, fmt or archives.format_of(urlsplit(spec).path) or STREAM_FORMAT)
+    path = Path(spec)
+    fmt = fmt or (None if path.is_dir() else archives.format_of(spec))
+    return ArchiveFile(path, fmt) if fmt or path.is_file() else Directory(path)
