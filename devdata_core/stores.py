@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -28,6 +30,9 @@ from .errors import ConfigError, DataFileError, DevdataError, describe
 #: The format of an archive streamed to stdout when ``--format`` does not say.
 STREAM_FORMAT: Format = "tar.gz"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+#: Exports under a URL prefix: ``devdata-20261130T071500.123456Z.tar.zst``.
+_EXPORT_PREFIX = "devdata-"
+_EXPORT_NAME = re.compile(rf"{_EXPORT_PREFIX}\d{{8}}T\d{{6}}\.\d{{6}}Z\.tar(?:\.gz|\.zst)?")
 
 
 class Store(ABC):
@@ -97,10 +102,14 @@ class Archive(Store):
     @contextmanager
     def reading(self) -> Iterator[Path]:
         with tempfile.TemporaryDirectory(prefix="devdata-import-") as scratch:
-            with self._source() as raw:
-                fmt, stream = archives.open_sniffed(raw)
-                archives.unpack(stream, fmt, Path(scratch), self.name)
+            self._fetch(Path(scratch))
             yield Path(scratch)
+
+    def _fetch(self, into: Path) -> None:
+        """Unpack the archive into the empty directory ``into``, verified."""
+        with self._source() as raw:
+            fmt, stream = archives.open_sniffed(raw)
+            archives.unpack(stream, fmt, into, self.name)
 
 
 class ArchiveFile(Archive):
@@ -221,21 +230,52 @@ class Pipe(Archive):
 
 class Url(Archive):
     """An archive at an fsspec URL (``s3://``, ``gs://``, ``memory://``, ``file://``, ...),
-    streamed; credentials and options come from fsspec's usual configuration."""
+    streamed; credentials and options come from fsspec's usual configuration.
 
-    def __init__(self, url: str, fmt: Format | None) -> None:
+    A URL ending in ``/`` is a prefix: an export writes a new archive under it, named for
+    the time (``devdata-<UTC>.tar.zst``), and removes all but the ``keep`` newest; an
+    import loads the newest one that verifies.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        fmt: Format | None,
+        keep: int | None = None,
+        warn: Callable[[str], None] = lambda message: None,
+    ) -> None:
         super().__init__(without_secrets(url), fmt)
+        self.prefix = url.endswith("/")
+        self.keep = keep
+        self.warn = warn
+        if keep is not None and not self.prefix:
+            raise ConfigError(
+                f"--keep {keep}: {self.name} names one archive; end the URL with / to keep "
+                "several exports under it as a prefix; nothing was written"
+            )
         fsspec = _fsspec(url)
         try:
-            self.fs, self.path = fsspec.core.url_to_fs(url)
+            self.fs, path = fsspec.core.url_to_fs(url)
         except (ImportError, ValueError) as exc:
             raise ConfigError(
                 f"{self.name}: no file system for this URL ({describe(exc)}): install the "
                 'fsspec implementation it names, e.g. pip install "devdata-core[s3]"'
             ) from None
+        self.base = path.rstrip("/")
+        self.shown = self.name
+        #: The archive read or written: the URL's, or one under the prefix.
+        self.path = self.base
+
+    def _choose(self, path: str) -> None:
+        """Read or write the archive ``path`` under the prefix."""
+        self.path = path
+        self.name = self.shown + path[len(self.base) :].lstrip("/")
 
     @contextmanager
     def _sink(self) -> Iterator[IO[bytes]]:
+        if self.prefix:
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+            self._choose(f"{self.base}/{_EXPORT_PREFIX}{stamp}.{self.format or STREAM_FORMAT}")
         partial = f"{self.path}.{os.getpid()}{layout.PARTIAL_SUFFIX}"
         with self._reaching("write"):
             self.fs.makedirs(self.fs._parent(self.path), exist_ok=True)
@@ -245,12 +285,49 @@ class Url(Archive):
                 yield out
             with self._reaching("write"):
                 self.fs.mv(partial, self.path)
+                if self.keep is not None:
+                    for old in self._exports()[self.keep :]:
+                        self.fs.rm(old)
         finally:
             try:
                 if self.fs.exists(partial):
                     self.fs.rm(partial)
             except Exception:  # the original error says more
                 pass
+
+    def _fetch(self, into: Path) -> None:
+        if not self.prefix:
+            super()._fetch(into)
+            return
+        with self._reaching("read"):
+            found = self._exports()
+        for path in found:
+            self._choose(path)
+            try:
+                super()._fetch(into)
+                return
+            except DataFileError as exc:
+                self.warn(f"{exc}; trying the export before it")
+                shutil.rmtree(into)
+                into.mkdir()
+        raise DataFileError(
+            f"{self.name}: no export under this prefix verifies ({len(found)} found): run "
+            "devdata_export to it; nothing was changed"
+        )
+
+    def _exports(self) -> list[str]:
+        """The archives exports wrote under the prefix, newest first."""
+        self.fs.invalidate_cache(self.base)
+        try:
+            listed = self.fs.ls(self.base, detail=False)
+        except FileNotFoundError:
+            return []
+        ours = [
+            p.rstrip("/")
+            for p in listed
+            if _EXPORT_NAME.fullmatch(p.rstrip("/").rpartition("/")[2])
+        ]
+        return sorted(ours, reverse=True)
 
     @contextmanager
     def _source(self) -> Iterator[IO[bytes]]:
@@ -296,17 +373,29 @@ def without_secrets(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
-def open_store(spec: str, fmt: Format | None = None) -> Store:
+def open_store(
+    spec: str,
+    fmt: Format | None = None,
+    keep: int | None = None,
+    warn: Callable[[str], None] = lambda message: None,
+) -> Store:
     """The store that ``spec`` (a command's ``DEST`` or ``SRC``) names.
 
     ``-`` is the pipe, ``scheme://`` a URL, a name ending in an archive suffix (or any
     name with ``fmt``) an archive file, and anything else a directory. An import reads
-    the format from an archive's first bytes whatever its name says.
+    the format from an archive's first bytes whatever its name says. ``keep`` and
+    ``warn`` are for a URL prefix (see :class:`Url`).
     """
+    if keep is not None and not _URL.match(spec):
+        raise ConfigError(
+            f"--keep {keep}: {spec} is not a URL prefix: keep exports under one such as "
+            "s3://bucket/devdata/; nothing was written"
+        )
     if spec == "-":
         return Pipe(fmt)
     if _URL.match(spec):
-        return Url(spec, fmt or archives.format_of(urlsplit(spec).path) or STREAM_FORMAT)
+        fmt = fmt or archives.format_of(urlsplit(spec).path) or STREAM_FORMAT
+        return Url(spec, fmt, keep, warn)
     path = Path(spec)
     fmt = fmt or (None if path.is_dir() else archives.format_of(spec))
     return ArchiveFile(path, fmt) if fmt or path.is_file() else Directory(path)

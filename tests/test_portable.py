@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import re
 import signal
 import subprocess
 import sys
@@ -245,6 +247,114 @@ def test_a_missing_url_is_one_line_that_names_it_without_secrets(site):
         "does not exist: check the URL, or run devdata_export to it first; nothing was changed"
     )
     assert "\n" not in message
+
+
+# A real S3 API: moto's server on this machine, reached through s3fs ---------------
+
+
+@pytest.fixture(scope="module")
+def s3():
+    """An S3 endpoint on 127.0.0.1 for this module, and the environment that points
+    s3fs (in this process and in subprocesses) at it."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    environ = {
+        "AWS_ACCESS_KEY_ID": "devdata-test",
+        "AWS_SECRET_ACCESS_KEY": "devdata-test-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL_S3": f"http://{host}:{port}",
+    }
+    saved = {name: os.environ.get(name) for name in environ}
+    os.environ.update(environ)
+    try:
+        yield environ
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        server.stop()
+
+
+@pytest.fixture
+def bucket(s3):
+    """A new, empty bucket."""
+    import fsspec
+
+    name = f"devdata-{uuid.uuid4().hex[:12]}"
+    fsspec.filesystem("s3").mkdir(name)
+    return name
+
+
+def test_an_export_round_trips_through_s3_between_processes(site, bucket):
+    make_polls(site)
+    url = f"s3://{bucket}/devdata/nightly.tar.zst"
+
+    exported = site.cli("devdata_export", url, "--database", site.src)
+    imported = site.cli("devdata_import", url, "--no-input", "--database", site.dev)
+
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout.splitlines()[-1].endswith(f" to {url}")
+    assert imported.returncode == 0, imported.stderr
+    subprocess_imported(site)
+    assert site.pks(Question) == {1, 2, 3}
+
+
+def s3_objects(bucket):
+    import fsspec
+
+    fs = fsspec.filesystem("s3")
+    fs.invalidate_cache()
+    return sorted(p.rpartition("/")[2] for p in fs.ls(f"{bucket}/devdata", detail=False))
+
+
+@pytest.mark.databases_only("sqlite")
+def test_keep_leaves_the_newest_exports_and_an_import_takes_the_newest_that_verifies(site, bucket):
+    prefix = f"s3://{bucket}/devdata/"
+    for pk in (1, 2, 3):
+        Question.objects.using(site.src).create(pk=pk, question_text=f"q{pk}", pub_date=NOON)
+        export_to(site, prefix, keep=2, format="tar.zst")
+
+    kept = s3_objects(bucket)
+    assert len(kept) == 2
+    assert all(re.fullmatch(r"devdata-\d{8}T\d{6}\.\d{6}Z\.tar\.zst", name) for name in kept)
+    output = import_from(site, prefix)
+    assert f"Importing {prefix}{kept[-1]}, the newest export under {prefix}" in output.stdout
+    assert site.pks(Question) == {1, 2, 3}
+
+    # The newest is damaged: the one before it is loaded, and the user told why.
+    import fsspec
+
+    fs = fsspec.filesystem("s3")
+    newest = f"{bucket}/devdata/{kept[-1]}"
+    fs.pipe(newest, fs.cat(newest)[:-100])
+    output = import_from(site, prefix)
+    assert f"Warning: {prefix}{kept[-1]} is not a complete .tar.zst archive" in output.stderr
+    assert site.pks(Question) == {1, 2}
+
+
+@pytest.mark.databases_only("sqlite")
+def test_a_missing_s3_object_is_one_line_naming_it(site, bucket):
+    result = site.cli("devdata_import", f"s3://{bucket}/nothing.tar.zst", "--no-input")
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"DataFileError: s3://{bucket}/nothing.tar.zst does not exist: check the URL, or run "
+        "devdata_export to it first; nothing was changed\n"
+    )
+
+
+@pytest.mark.databases_only("sqlite")
+def test_a_url_without_its_file_system_installed_says_what_to_install(site):
+    with pytest.raises(CommandError) as error:
+        import_from(site, "gs://bucket/devdata.tar.zst")
+
+    assert str(error.value).startswith("gs://bucket/devdata.tar.zst: no file system for this URL")
+    assert str(error.value).endswith('e.g. pip install "devdata-core[s3]"')
 
 
 # Hostile and damaged archives ----------------------------------------------------

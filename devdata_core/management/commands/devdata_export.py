@@ -44,6 +44,15 @@ class Command(DevdataCommand):
             ),
         )
         parser.add_argument(
+            "--keep",
+            type=int,
+            metavar="N",
+            help=(
+                "DEST is a URL prefix ending in / (s3://bucket/devdata/): write a new archive "
+                "under it, named for the time, and remove all but the N newest."
+            ),
+        )
+        parser.add_argument(
             "--no-update",
             action="store_true",
             help=(
@@ -76,6 +85,7 @@ class Command(DevdataCommand):
         database: str,
         no_update: bool,
         format: archives.Format | None,
+        keep: int | None,
         plan: bool,
         serializable_deferrable: bool,
         verbosity: int,
@@ -98,7 +108,9 @@ class Command(DevdataCommand):
                     "DEVDATA_STRATEGIES"
                 )
             only_models.append(model)
-        store = stores.open_store(dest, format)
+        if keep is not None and keep < 1:
+            raise ConfigError(f"--keep {keep}: keep at least 1 export; nothing was written")
+        store = stores.open_store(dest, format, keep)
         if not store.rewritable and (only_models or no_update):
             raise ConfigError(
                 f"devdata_export {store.name}: an archive is written whole: export all models, "

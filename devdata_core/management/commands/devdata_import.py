@@ -32,8 +32,9 @@ class Command(DevdataCommand):
             default="devdata",
             help=(
                 "Export to import (default: devdata): a directory, an archive file (.tar, "
-                ".tar.gz, .tar.zst; the format is read from its first bytes), - for stdin, or "
-                "a URL (s3://..., with devdata-core[s3] installed)."
+                ".tar.gz, .tar.zst; the format is read from its first bytes), - for stdin, "
+                "a URL (s3://..., with devdata-core[s3] installed), or a URL prefix ending "
+                "in / for the newest export under it that verifies."
             ),
         )
         self.add_database_argument(parser, "Database alias to import into (default: default).")
@@ -86,11 +87,12 @@ class Command(DevdataCommand):
         **_: Any,
     ) -> None:
         settings = load_settings()
-        store = stores.open_store(src)
+        reporter = self.reporter(verbosity)
+        store = stores.open_store(src, warn=reporter.warn)
         if check:
             # Touches no database: system checks may query one, so they are left out.
             with store.reading() as local:
-                self.check_export(local, store.name, settings, database, self.reporter(verbosity))
+                self.check_export(local, store.name, settings, database, reporter)
             return
         if isinstance(store, stores.Pipe) and interactive:
             raise ConfigError(
@@ -105,13 +107,14 @@ class Command(DevdataCommand):
                 f"Installed: {', '.join(sorted(modes)) or 'none'}"
             )
         mode = modes[reset_mode]
-        reporter = self.reporter(verbosity)
 
         def confirm() -> None:
             if interactive and mode.destructive:
                 self.confirm(mode, database)
 
         with store.reading() as local:
+            if isinstance(store, stores.Url) and store.prefix:
+                reporter.info(f"Importing {store.name}, the newest export under {store.shown}")
             summary = run_import(
                 database, local, settings, mode, reporter, schema_mode=schema, confirm=confirm
             )
