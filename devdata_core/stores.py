@@ -23,6 +23,9 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from django.core.files import File
+from django.core.files.storage import InvalidStorageError, storages
+
 from . import archives, files, layout
 from .archives import Format
 from .errors import ConfigError, DataFileError, DevdataError, describe
@@ -109,7 +112,11 @@ class Archive(Store):
         """Unpack the archive into the empty directory ``into``, verified."""
         with self._source() as raw:
             fmt, stream = archives.open_sniffed(raw)
-            archives.unpack(stream, fmt, into, self.name)
+            # Compressed streams say so in their first bytes; without such bytes the
+            # name's format, if any, is what the user expected.
+            archives.unpack(
+                stream, self.format if fmt == "tar" and self.format else fmt, into, self.name
+            )
 
 
 class ArchiveFile(Archive):
@@ -228,43 +235,57 @@ class Pipe(Archive):
         yield sys.stdin.buffer
 
 
-class Url(Archive):
-    """An archive at an fsspec URL (``s3://``, ``gs://``, ``memory://``, ``file://``, ...),
-    streamed; credentials and options come from fsspec's usual configuration.
+class Remote(Archive):
+    """An archive under a name somewhere else (a URL, a Django storage), reached through
+    a few primitives that subclasses provide.
 
-    A URL ending in ``/`` is a prefix: an export writes a new archive under it, named for
-    the time (``devdata-<UTC>.tar.zst``), and removes all but the ``keep`` newest; an
-    import loads the newest one that verifies.
+    A name ending in ``/`` is a prefix: an export writes a new archive under it, named for
+    the time (``devdata-<UTC>.tar.zst``), and then removes all but the ``keep`` newest;
+    an import loads the newest one that verifies, warning of each newer one that does not.
+    Since each export gets a new name, one killed half-way never hides the previous one.
     """
+
+    #: What the user should check when the remote side fails, after "check".
+    hint = "the name"
 
     def __init__(
         self,
-        url: str,
+        shown: str,
+        path: str,
         fmt: Format | None,
-        keep: int | None = None,
-        warn: Callable[[str], None] = lambda message: None,
+        keep: int | None,
+        warn: Callable[[str], None],
     ) -> None:
-        super().__init__(without_secrets(url), fmt)
-        self.prefix = url.endswith("/")
+        super().__init__(shown, fmt)
+        #: How the user named it (without secrets); a prefix ends in ``/``.
+        self.shown = shown
+        self.prefix = shown.endswith("/")
         self.keep = keep
         self.warn = warn
         if keep is not None and not self.prefix:
             raise ConfigError(
-                f"--keep {keep}: {self.name} names one archive; end the URL with / to keep "
-                "several exports under it as a prefix; nothing was written"
+                f"--keep {keep}: {shown} names one archive; end it with / to keep several "
+                "exports under it as a prefix; nothing was written"
             )
-        fsspec = _fsspec(url)
-        try:
-            self.fs, path = fsspec.core.url_to_fs(url)
-        except (ImportError, ValueError) as exc:
-            raise ConfigError(
-                f"{self.name}: no file system for this URL ({describe(exc)}): install the "
-                'fsspec implementation it names, e.g. pip install "devdata-core[s3]"'
-            ) from None
         self.base = path.rstrip("/")
-        self.shown = self.name
-        #: The archive read or written: the URL's, or one under the prefix.
+        #: The archive read or written: the one named, or one under the prefix.
         self.path = self.base
+
+    @abstractmethod
+    def _put(self, path: str) -> Any:
+        """Context manager: a binary stream that becomes ``path`` when the block ends
+        without error."""
+
+    @abstractmethod
+    def _get(self, path: str) -> Any:
+        """Context manager: ``path`` as a binary stream."""
+
+    @abstractmethod
+    def _list(self) -> list[str]:
+        """The paths directly under the prefix (none if it does not exist)."""
+
+    @abstractmethod
+    def _remove(self, path: str) -> None: ...
 
     def _choose(self, path: str) -> None:
         """Read or write the archive ``path`` under the prefix."""
@@ -276,24 +297,17 @@ class Url(Archive):
         if self.prefix:
             stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
             self._choose(f"{self.base}/{_EXPORT_PREFIX}{stamp}.{self.format or STREAM_FORMAT}")
-        partial = f"{self.path}.{os.getpid()}{layout.PARTIAL_SUFFIX}"
-        with self._reaching("write"):
-            self.fs.makedirs(self.fs._parent(self.path), exist_ok=True)
-            out = self.fs.open(partial, "wb")
-        try:
-            with self._reaching("write"), out:
-                yield out
+        with self._reaching("write"), self._put(self.path) as out:
+            yield out
+        if self.keep is not None:
             with self._reaching("write"):
-                self.fs.mv(partial, self.path)
-                if self.keep is not None:
-                    for old in self._exports()[self.keep :]:
-                        self.fs.rm(old)
-        finally:
-            try:
-                if self.fs.exists(partial):
-                    self.fs.rm(partial)
-            except Exception:  # the original error says more
-                pass
+                for old in self._exports()[self.keep :]:
+                    self._remove(old)
+
+    @contextmanager
+    def _source(self) -> Iterator[IO[bytes]]:
+        with self._reaching("read"), self._get(self.path) as raw:
+            yield raw
 
     def _fetch(self, into: Path) -> None:
         if not self.prefix:
@@ -311,34 +325,18 @@ class Url(Archive):
                 shutil.rmtree(into)
                 into.mkdir()
         raise DataFileError(
-            f"{self.name}: no export under this prefix verifies ({len(found)} found): run "
+            f"{self.shown}: no export under this prefix verifies ({len(found)} found): run "
             "devdata_export to it; nothing was changed"
         )
 
     def _exports(self) -> list[str]:
         """The archives exports wrote under the prefix, newest first."""
-        self.fs.invalidate_cache(self.base)
-        try:
-            listed = self.fs.ls(self.base, detail=False)
-        except FileNotFoundError:
-            return []
-        ours = [
-            p.rstrip("/")
-            for p in listed
-            if _EXPORT_NAME.fullmatch(p.rstrip("/").rpartition("/")[2])
-        ]
+        ours = [p for p in self._list() if _EXPORT_NAME.fullmatch(p.rpartition("/")[2])]
         return sorted(ours, reverse=True)
 
     @contextmanager
-    def _source(self) -> Iterator[IO[bytes]]:
-        with self._reaching("read"):
-            raw = self.fs.open(self.path, "rb")
-        with self._reaching("read"), raw:
-            yield raw
-
-    @contextmanager
     def _reaching(self, verb: str) -> Iterator[None]:
-        """A failure of the remote file system as one line naming the URL."""
+        """A failure of the remote side as one line naming the archive."""
         try:
             yield
         except DevdataError:
@@ -346,13 +344,126 @@ class Url(Archive):
         except Exception as exc:
             if isinstance(exc, FileNotFoundError) and verb == "read":
                 raise DataFileError(
-                    f"{self.name} does not exist: check the URL, or run devdata_export to it "
-                    "first; nothing was changed"
+                    f"{self.name} does not exist: check {self.hint}, or run devdata_export to "
+                    "it first; nothing was changed"
                 ) from None
             raise DataFileError(
-                f"{self.name}: cannot {verb} ({describe(exc)}): check the URL and the "
-                "credentials in the environment; nothing was changed"
+                f"{self.name}: cannot {verb} ({describe(exc)}): check {self.hint}; nothing "
+                "was changed"
             ) from None
+
+
+class Url(Remote):
+    """An archive at an fsspec URL (``s3://``, ``gs://``, ``memory://``, ``file://``, ...),
+    streamed; credentials and options come from fsspec's usual configuration. It is
+    written under a temporary name and moved into place."""
+
+    hint = "the URL and the credentials in the environment"
+
+    def __init__(
+        self,
+        url: str,
+        fmt: Format | None,
+        keep: int | None = None,
+        warn: Callable[[str], None] = lambda message: None,
+    ) -> None:
+        fsspec = _fsspec(url)
+        shown = without_secrets(url)
+        try:
+            self.fs, path = fsspec.core.url_to_fs(url)
+        except (ImportError, ValueError) as exc:
+            raise ConfigError(
+                f"{shown}: no file system for this URL ({describe(exc)}): install the "
+                'fsspec implementation it names, e.g. pip install "devdata-core[s3]"'
+            ) from None
+        super().__init__(shown, path, fmt, keep, warn)
+
+    @contextmanager
+    def _put(self, path: str) -> Iterator[IO[bytes]]:
+        partial = f"{path}.{os.getpid()}{layout.PARTIAL_SUFFIX}"
+        self.fs.makedirs(self.fs._parent(path), exist_ok=True)
+        try:
+            with self.fs.open(partial, "wb") as out:
+                yield out
+            self.fs.mv(partial, path)
+        finally:
+            try:
+                if self.fs.exists(partial):
+                    self.fs.rm(partial)
+            except Exception:  # the original error says more
+                pass
+
+    @contextmanager
+    def _get(self, path: str) -> Iterator[IO[bytes]]:
+        with self.fs.open(path, "rb") as raw:
+            yield raw
+
+    def _list(self) -> list[str]:
+        self.fs.invalidate_cache(self.base)
+        try:
+            return [p.rstrip("/") for p in self.fs.ls(self.base, detail=False)]
+        except FileNotFoundError:
+            return []
+
+    def _remove(self, path: str) -> None:
+        self.fs.rm(path)
+
+
+class DjangoStorage(Remote):
+    """An archive under a name in one of Django's ``STORAGES`` (``--storage ALIAS``).
+
+    The Storage API has no streamed writer nor rename: the archive is packed into a
+    local temporary file and saved. A storage that will not overwrite a name (Django's
+    file system storage) has the old archive deleted first, so a name is briefly missing;
+    a prefix, where each export gets a new name, has no such moment.
+    """
+
+    def __init__(
+        self,
+        alias: str,
+        name: str,
+        fmt: Format | None,
+        keep: int | None = None,
+        warn: Callable[[str], None] = lambda message: None,
+    ) -> None:
+        try:
+            self.storage = storages[alias]
+        except InvalidStorageError:
+            raise ConfigError(
+                f"--storage {alias}: no such storage in STORAGES: add it, or choose one of "
+                f"{', '.join(storages.backends)}; nothing was changed"
+            ) from None
+        self.hint = f"STORAGES[{alias!r}] and its credentials"
+        super().__init__(f"{alias}:{name}", name, fmt, keep, warn)
+
+    @contextmanager
+    def _put(self, path: str) -> Iterator[IO[bytes]]:
+        with tempfile.TemporaryFile(prefix="devdata-archive-") as out:
+            yield out
+            out.seek(0)
+            if self.storage.exists(path) and self.storage.get_available_name(path) != path:
+                self.storage.delete(path)
+            saved = self.storage.save(path, File(out, name=path))
+        if saved != path:
+            raise DataFileError(
+                f"{self.name}: the storage saved the archive as {saved!r}: configure it to "
+                "overwrite, or export under a prefix (a name ending in /)"
+            )
+
+    @contextmanager
+    def _get(self, path: str) -> Iterator[IO[bytes]]:
+        with self.storage.open(path, "rb") as raw:
+            yield raw
+
+    def _list(self) -> list[str]:
+        try:
+            _, names = self.storage.listdir(self.base)
+        except FileNotFoundError:
+            return []
+        return [f"{self.base}/{name}" for name in names]
+
+    def _remove(self, path: str) -> None:
+        self.storage.delete(path)
 
 
 def _fsspec(url: str) -> Any:
@@ -378,14 +489,19 @@ def open_store(
     fmt: Format | None = None,
     keep: int | None = None,
     warn: Callable[[str], None] = lambda message: None,
+    storage: str | None = None,
 ) -> Store:
     """The store that ``spec`` (a command's ``DEST`` or ``SRC``) names.
 
     ``-`` is the pipe, ``scheme://`` a URL, a name ending in an archive suffix (or any
     name with ``fmt``) an archive file, and anything else a directory. An import reads
     the format from an archive's first bytes whatever its name says. ``keep`` and
-    ``warn`` are for a URL prefix (see :class:`Url`).
+    ``warn`` are for a prefix (see :class:`Remote`); with ``storage``, ``spec`` is a
+    name in that Django storage.
     """
+    if storage is not None:
+        fmt = fmt or archives.format_of(spec) or STREAM_FORMAT
+        return DjangoStorage(storage, spec, fmt, keep, warn)
     if keep is not None and not _URL.match(spec):
         raise ConfigError(
             f"--keep {keep}: {spec} is not a URL prefix: keep exports under one such as "

@@ -244,7 +244,8 @@ def test_a_missing_url_is_one_line_that_names_it_without_secrets(site):
     message = str(error.value)
     assert "hunter2" not in message
     assert message.endswith(
-        "does not exist: check the URL, or run devdata_export to it first; nothing was changed"
+        "/nightly.tar.gz does not exist: check the URL and the credentials in the environment, "
+        "or run devdata_export to it first; nothing was changed"
     )
     assert "\n" not in message
 
@@ -343,8 +344,9 @@ def test_a_missing_s3_object_is_one_line_naming_it(site, bucket):
 
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (
-        f"DataFileError: s3://{bucket}/nothing.tar.zst does not exist: check the URL, or run "
-        "devdata_export to it first; nothing was changed\n"
+        f"DataFileError: s3://{bucket}/nothing.tar.zst does not exist: check the URL and the "
+        "credentials in the environment, or run devdata_export to it first; nothing was "
+        "changed\n"
     )
 
 
@@ -355,6 +357,73 @@ def test_a_url_without_its_file_system_installed_says_what_to_install(site):
 
     assert str(error.value).startswith("gs://bucket/devdata.tar.zst: no file system for this URL")
     assert str(error.value).endswith('e.g. pip install "devdata-core[s3]"')
+
+
+# Django's STORAGES ----------------------------------------------------------------
+
+
+def use_storage(settings, backend, **options):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "exports": {"BACKEND": backend, "OPTIONS": options},
+    }
+
+
+@pytest.mark.parametrize("kind", ["filesystem", "s3"])
+def test_an_export_round_trips_through_a_django_storage(site, settings, tmp_path, kind, request):
+    if kind == "s3":
+        environ = request.getfixturevalue("s3")
+        use_storage(
+            settings,
+            "storages.backends.s3.S3Storage",
+            bucket_name=request.getfixturevalue("bucket"),
+            endpoint_url=environ["AWS_ENDPOINT_URL_S3"],
+        )
+    else:
+        use_storage(
+            settings,
+            "django.core.files.storage.FileSystemStorage",
+            location=str(tmp_path / "media"),
+        )
+    make_polls(site)
+
+    output = export_to(site, "devdata/nightly.tar.zst", storage="exports")
+
+    assert output.stdout.splitlines()[-1].endswith(" to exports:devdata/nightly.tar.zst")
+    Question.objects.using(site.src).create(pk=4, question_text="q4", pub_date=NOON)
+    export_to(site, "devdata/nightly.tar.zst", storage="exports")
+    import_from(site, "devdata/nightly.tar.zst", storage="exports")
+    assert site.pks(Question) == {1, 2, 3, 4}
+    if kind == "filesystem":
+        # Replaced, not saved beside under another name.
+        assert [p.name for p in (tmp_path / "media" / "devdata").iterdir()] == ["nightly.tar.zst"]
+
+
+@pytest.mark.databases_only("sqlite")
+def test_keep_works_under_a_prefix_in_a_django_storage(site, settings, tmp_path):
+    use_storage(
+        settings, "django.core.files.storage.FileSystemStorage", location=str(tmp_path / "media")
+    )
+    for pk in (1, 2):
+        Question.objects.using(site.src).create(pk=pk, question_text=f"q{pk}", pub_date=NOON)
+        export_to(site, "nightly/", storage="exports", keep=1)
+
+    [kept] = (tmp_path / "media" / "nightly").iterdir()
+    assert kept.name.endswith(".tar.gz")
+    output = import_from(site, "nightly/", storage="exports")
+    assert f"Importing exports:nightly/{kept.name}" in output.stdout
+    assert site.pks(Question) == {1, 2}
+
+
+@pytest.mark.databases_only("sqlite")
+def test_an_unknown_storage_is_one_line(site):
+    with pytest.raises(CommandError) as error:
+        import_from(site, "nightly.tar.zst", storage="nowhere")
+
+    assert str(error.value) == (
+        "--storage nowhere: no such storage in STORAGES: add it, or choose one of default, "
+        "staticfiles; nothing was changed"
+    )
 
 
 # Hostile and damaged archives ----------------------------------------------------

@@ -34,6 +34,14 @@ class Command(DevdataCommand):
         parser.add_argument(
             "only", nargs="*", metavar="app_label.ModelName", help="Export only these models."
         )
+        parser.add_argument(
+            "--storage",
+            metavar="ALIAS",
+            help=(
+                "DEST is a name in this storage of Django's STORAGES "
+                "(e.g. an S3 storage of django-storages); a name ending in / is a prefix."
+            ),
+        )
         self.add_database_argument(parser, "Database alias to export from (default: default).")
         parser.add_argument(
             "--format",
@@ -83,6 +91,7 @@ class Command(DevdataCommand):
         dest: str,
         only: list[str],
         database: str,
+        storage: str | None,
         no_update: bool,
         format: archives.Format | None,
         keep: int | None,
@@ -110,7 +119,7 @@ class Command(DevdataCommand):
             only_models.append(model)
         if keep is not None and keep < 1:
             raise ConfigError(f"--keep {keep}: keep at least 1 export; nothing was written")
-        store = stores.open_store(dest, format, keep)
+        store = stores.open_store(dest, format, keep, storage=storage)
         if not store.rewritable and (only_models or no_update):
             raise ConfigError(
                 f"devdata_export {store.name}: an archive is written whole: export all models, "

@@ -37,6 +37,14 @@ class Command(DevdataCommand):
                 "in / for the newest export under it that verifies."
             ),
         )
+        parser.add_argument(
+            "--storage",
+            metavar="ALIAS",
+            help=(
+                "SRC is a name in this storage of Django's STORAGES "
+                "(e.g. an S3 storage of django-storages); a name ending in / is a prefix."
+            ),
+        )
         self.add_database_argument(parser, "Database alias to import into (default: default).")
         parser.add_argument(
             "--reset-mode",
@@ -78,6 +86,7 @@ class Command(DevdataCommand):
         *,
         src: str,
         database: str,
+        storage: str | None,
         reset_mode: str,
         interactive: bool,
         schema: str,
@@ -88,7 +97,7 @@ class Command(DevdataCommand):
     ) -> None:
         settings = load_settings()
         reporter = self.reporter(verbosity)
-        store = stores.open_store(src, warn=reporter.warn)
+        store = stores.open_store(src, warn=reporter.warn, storage=storage)
         if check:
             # Touches no database: system checks may query one, so they are left out.
             with store.reading() as local:
@@ -113,7 +122,7 @@ class Command(DevdataCommand):
                 self.confirm(mode, database)
 
         with store.reading() as local:
-            if isinstance(store, stores.Url) and store.prefix:
+            if isinstance(store, stores.Remote) and store.prefix:
                 reporter.info(f"Importing {store.name}, the newest export under {store.shown}")
             summary = run_import(
                 database, local, settings, mode, reporter, schema_mode=schema, confirm=confirm
