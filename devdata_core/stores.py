@@ -17,7 +17,7 @@ import sys
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
@@ -49,12 +49,12 @@ class Store(ABC):
     uses_stdout = False
 
     @abstractmethod
-    def writing(self) -> Any:
+    def writing(self) -> AbstractContextManager[Path]:
         """Context manager: a local directory for the export engine to write, put in its
         place only when the block ends without error."""
 
     @abstractmethod
-    def reading(self) -> Any:
+    def reading(self) -> AbstractContextManager[Path]:
         """Context manager: a local directory holding the export; an archive's members
         are checked against its manifest before the block starts."""
 
@@ -86,12 +86,12 @@ class Archive(Store):
         self.format = fmt
 
     @abstractmethod
-    def _sink(self) -> Any:
+    def _sink(self) -> AbstractContextManager[IO[bytes]]:
         """Context manager: a binary stream that becomes the archive when the block ends
         without error, and leaves any previous archive in place otherwise."""
 
     @abstractmethod
-    def _source(self) -> Any:
+    def _source(self) -> AbstractContextManager[IO[bytes]]:
         """Context manager: the archive as a binary stream."""
 
     @contextmanager
@@ -133,16 +133,16 @@ class ArchiveFile(Archive):
                 f"{self.path} is a file: name an archive .tar, .tar.gz or .tar.zst, pass "
                 "--format, or export to a directory; nothing was written"
             )
-        with super().writing() as work:
-            yield work
-
-    @contextmanager
-    def _sink(self) -> Iterator[IO[bytes]]:
         if self.path.is_dir():
             raise ConfigError(
                 f"{self.path} is a directory: name an archive file, or leave out --format; "
                 "nothing was written"
             )
+        with super().writing() as work:
+            yield work
+
+    @contextmanager
+    def _sink(self) -> Iterator[IO[bytes]]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         hidden = f".{self.path.name}"
         _remove_stale(self.path.parent, hidden)
@@ -180,8 +180,8 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # someone else's
+        pass
     return True
 
 
@@ -272,12 +272,12 @@ class Remote(Archive):
         self.path = self.base
 
     @abstractmethod
-    def _put(self, path: str) -> Any:
+    def _put(self, path: str) -> AbstractContextManager[IO[bytes]]:
         """Context manager: a binary stream that becomes ``path`` when the block ends
         without error."""
 
     @abstractmethod
-    def _get(self, path: str) -> Any:
+    def _get(self, path: str) -> AbstractContextManager[IO[bytes]]:
         """Context manager: ``path`` as a binary stream."""
 
     @abstractmethod

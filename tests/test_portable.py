@@ -250,6 +250,24 @@ def test_a_missing_url_is_one_line_that_names_it_without_secrets(site):
     assert "\n" not in message
 
 
+@pytest.mark.databases_only("sqlite")
+def test_an_empty_prefix_and_keep_without_one_are_one_line(site):
+    prefix = f"memory://devdata-{uuid.uuid4().hex}/nightly/"
+
+    with pytest.raises(CommandError) as error:
+        import_from(site, prefix)
+    assert str(error.value) == (
+        f"{prefix}: no export under this prefix verifies (0 found): run devdata_export to it; "
+        "nothing was changed"
+    )
+    with pytest.raises(CommandError) as error:
+        export_to(site, f"{prefix}one.tar.gz", keep=3)
+    assert str(error.value) == (
+        f"--keep 3: {prefix}one.tar.gz names one archive; end it with / to keep several "
+        "exports under it as a prefix; nothing was written"
+    )
+
+
 # A real S3 API: moto's server on this machine, reached through s3fs ---------------
 
 
