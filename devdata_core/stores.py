@@ -58,6 +58,18 @@ class Store(ABC):
         """Context manager: a local directory holding the export; an archive's members
         are checked against its manifest before the block starts."""
 
+    @contextmanager
+    def naming(self, local: Path) -> Iterator[None]:
+        """Errors that name files in ``local`` (where an archive was unpacked) name them
+        inside the archive instead: ``shop.tar.gz/polls.Choice/all.jsonl:17: ...``."""
+        try:
+            yield
+        except DevdataError as exc:
+            message = str(exc)
+            if str(local) not in message:
+                raise
+            raise type(exc)(message.replace(str(local), self.name)) from exc
+
 
 class Directory(Store):
     """An export directory, written and read in place."""

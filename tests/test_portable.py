@@ -576,6 +576,26 @@ HOSTILE = [
 ]
 
 
+@pytest.mark.databases_only("sqlite")
+def test_a_bad_line_in_an_archive_is_named_inside_the_archive(dev_with_old_rows, tmp_path):
+    site = dev_with_old_rows
+    choices = site.export_dir / "polls.Choice" / "all.jsonl"
+    with choices.open("a") as f:
+        f.write('{"model": "polls.choice", "pk": 3 "fields": {}}\n')
+    site.reseal_export()
+    archive = build_archive(tmp_path / "shop.tar", site)
+
+    result = site.cli("devdata_import", str(archive), "--no-input", "--database", site.dev)
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"DataFileError: {archive}/polls.Choice/all.jsonl:3: not valid JSON at column 35 "
+        "(Expecting ',' delimiter); the file is corrupt: export it again\n"
+    )
+    connections.close_all()
+    assert dev_questions(site) == OLD_DEV_QUESTIONS
+
+
 @pytest.mark.databases_only("sqlite", "postgres")
 @pytest.mark.parametrize("attack", HOSTILE, ids=[a.__name__ for a in HOSTILE])
 def test_a_hostile_or_damaged_archive_is_refused_before_the_reset(

@@ -100,7 +100,7 @@ class Command(DevdataCommand):
         store = stores.open_store(src, warn=reporter.warn, storage=storage)
         if check:
             # Touches no database: system checks may query one, so they are left out.
-            with store.reading() as local:
+            with store.reading() as local, store.naming(local):
                 self.check_export(local, store.name, settings, database, reporter)
             return
         if isinstance(store, stores.Pipe) and interactive:
@@ -121,7 +121,7 @@ class Command(DevdataCommand):
             if interactive and mode.destructive:
                 self.confirm(mode, database)
 
-        with store.reading() as local:
+        with store.reading() as local, store.naming(local):
             if isinstance(store, stores.Remote) and store.prefix:
                 reporter.info(f"Importing {store.name}, the newest export under {store.shown}")
             summary = run_import(
