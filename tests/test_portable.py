@@ -131,20 +131,18 @@ def test_an_archive_export_refuses_to_keep_files_of_an_earlier_export(site, tmp_
 # A pipe between two processes ----------------------------------------------------
 
 
-def test_an_export_streams_through_a_pipe_into_an_import(site):
-    make_polls(site)
-    Question.objects.using(site.src).filter(pk=2).update(question_text="piped")
+def pipe(export_args, import_args):
+    """``devdata_export ... | devdata_import ...`` as two processes; their results."""
     environ = cli_environ()
     django = [sys.executable, "-m", "django"]
-
     export = subprocess.Popen(
-        [*django, "devdata_export", "-", "--format", "tar.zst", "--database", site.src],
+        [*django, "devdata_export", *export_args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=environ,
     )
     imported = subprocess.run(
-        [*django, "devdata_import", "-", "--no-input", "--database", site.dev],
+        [*django, "devdata_import", *import_args],
         stdin=export.stdout,
         capture_output=True,
         text=True,
@@ -153,8 +151,20 @@ def test_an_export_streams_through_a_pipe_into_an_import(site):
     )
     export.stdout.close()
     exported = export.stderr.read().decode()
-    assert export.wait(timeout=60) == 0, exported
+    export.stderr.close()
+    return export.wait(timeout=60), exported, imported
 
+
+def test_an_export_streams_through_a_pipe_into_an_import(site):
+    make_polls(site)
+    Question.objects.using(site.src).filter(pk=2).update(question_text="piped")
+
+    code, exported, imported = pipe(
+        ["-", "--format", "tar.zst", "--database", site.src],
+        ["-", "--no-input", "--database", site.dev],
+    )
+
+    assert code == 0, exported
     assert imported.returncode == 0, imported.stderr
     summary = exported.splitlines()[-1]
     assert summary.startswith("Exported ") and summary.endswith(" to stdout"), exported
@@ -203,6 +213,26 @@ def test_an_import_from_stdin_needs_no_input(site, tmp_path):
         "ConfigError: devdata_import -: the export comes on stdin, so there is no terminal to "
         "confirm the reset on: pass --no-input; nothing was changed\n"
     )
+
+
+@pytest.mark.databases_only("sqlite")
+def test_an_export_that_fails_in_a_pipe_leaves_the_dev_database(dev_with_old_rows):
+    site = dev_with_old_rows
+
+    code, exported, imported = pipe(
+        ["-", "polls.Nothing", "--database", site.src],
+        ["-", "--no-input", "--database", site.dev],
+    )
+
+    assert code == 1
+    assert exported.startswith("ConfigError: devdata_export arguments: 'polls.Nothing' is not")
+    assert (imported.returncode, imported.stdout) == (1, "")
+    assert imported.stderr == (
+        "DataFileError: stdin is not a complete .tar archive (ReadError: empty file): it is "
+        "truncated or corrupt; export it again; nothing was changed\n"
+    )
+    connections.close_all()
+    assert dev_questions(site) == OLD_DEV_QUESTIONS
 
 
 # fsspec URLs --------------------------------------------------------------------
