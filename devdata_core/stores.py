@@ -38,6 +38,11 @@ _EXPORT_PREFIX = "devdata-"
 _EXPORT_NAME = re.compile(rf"{_EXPORT_PREFIX}\d{{8}}T\d{{6}}\.\d{{6}}Z\.tar(?:\.gz|\.zst)?")
 
 
+def is_remote(spec: str) -> bool:
+    """Whether ``spec`` is a URL (``scheme://...``) rather than a local path."""
+    return bool(_URL.match(spec))
+
+
 class Store(ABC):
     """Where an export goes or comes from."""
 
@@ -514,14 +519,14 @@ def open_store(
     if storage is not None:
         fmt = fmt or archives.format_of(spec) or STREAM_FORMAT
         return DjangoStorage(storage, spec, fmt, keep, warn)
-    if keep is not None and not _URL.match(spec):
+    if keep is not None and not is_remote(spec):
         raise ConfigError(
             f"--keep {keep}: {spec} is not a URL prefix: keep exports under one such as "
             "s3://bucket/devdata/; nothing was written"
         )
     if spec == "-":
         return Pipe(fmt)
-    if _URL.match(spec):
+    if is_remote(spec):
         fmt = fmt or archives.format_of(urlsplit(spec).path) or STREAM_FORMAT
         return Url(spec, fmt, keep, warn)
     path = Path(spec)
