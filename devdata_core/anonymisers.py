@@ -44,6 +44,9 @@ class Bindable(Anonymiser, Protocol):
 class _Faker:
     """The anonymiser :func:`faker_anonymise` makes."""
 
+    #: The factory that makes it: the name the manifest records.
+    made_by = "faker_anonymise"
+
     def __init__(
         self,
         generator: str,
@@ -115,6 +118,9 @@ def _model_field(obj: Any, name: str) -> Field | None:
 class _Const:
     """The anonymiser :func:`const` makes."""
 
+    #: The factory that makes it: the name the manifest records.
+    made_by = "const"
+
     def __init__(self, value: Any, preserve_nulls: bool) -> None:
         self.value, self.preserve_nulls = value, preserve_nulls
 
@@ -140,6 +146,9 @@ def const(value: T, preserve_nulls: bool = False) -> Anonymiser:
 class _Keep:
     """The anonymiser of a field exported as it is, on purpose (see :func:`keep`)."""
 
+    #: The factory that makes it: the name the manifest records.
+    made_by = "keep"
+
     def __call__(self, *, pii_value: Any, **_context: Any) -> Any:
         return pii_value
 
@@ -163,6 +172,9 @@ def is_kept(anonymiser: Anonymiser) -> bool:
 
 class _PreserveInternal:
     """The anonymiser :func:`preserve_internal` makes."""
+
+    #: The factory that makes it: the name the manifest records.
+    made_by = "preserve_internal"
 
     def __init__(self, alternative: Anonymiser) -> None:
         self.alternative = alternative
@@ -196,6 +208,9 @@ def preserve_internal(alternative: Anonymiser) -> Anonymiser:
 class _RandomForeignKey:
     """Point a foreign key at a row of the related model that this export holds, chosen
     by the keyed hash of the original value: the same original, the same row, every run."""
+
+    #: The factory that makes it: the name the manifest records.
+    made_by = "random_foreign_key"
 
     def bind(self, field: Field, context: Context) -> Bound:
         if context.keys is None:

@@ -101,7 +101,7 @@ def check_export(src: Path, plan: ExportPlan, database: str) -> dict[Path, int]:
         problem = "is a file, not a directory" if src.exists() else "does not exist"
         raise DataFileError(
             f"export directory {src} {problem}: run devdata_export first, or pass the "
-            "directory that holds the export (unpack an archive first)"
+            "directory or archive that holds the export"
         )
     counts: dict[Path, int] = {}
     for model in plan.order:

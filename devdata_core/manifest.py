@@ -115,6 +115,14 @@ def _name_of(obj: Any) -> str:
     return f"{target.__module__}.{target.__qualname__}"
 
 
+def _anonymiser_name(anonymiser: Any) -> str:
+    """A built-in anonymiser by its factory's import path; others as :func:`_name_of`."""
+    made_by = getattr(anonymiser, "made_by", None)
+    if made_by:
+        return f"{type(anonymiser).__module__}.{made_by}"
+    return _name_of(anonymiser).partition(".<locals>")[0]
+
+
 def fingerprint(settings: DevdataSettings) -> dict[str, Any]:
     """The export's settings by name: strategy classes and names per model, anonymised
     fields and the anonymisers' names, extras. Never values (``const`` arguments, keys)."""
@@ -128,11 +136,11 @@ def fingerprint(settings: DevdataSettings) -> dict[str, Any]:
             )
         },
         "field_anonymisers": {
-            name: _name_of(anonymiser)
+            name: _anonymiser_name(anonymiser)
             for name, anonymiser in sorted(settings.field_anonymisers.items())
         },
         "model_anonymisers": {
-            model._meta.label: {name: _name_of(a) for name, a in sorted(fields.items())}
+            model._meta.label: {name: _anonymiser_name(a) for name, a in sorted(fields.items())}
             for model, fields in sorted(
                 settings.model_anonymisers.items(), key=lambda item: item[0]._meta.label
             )
@@ -155,7 +163,7 @@ def anonymisation(
         anonymisers = settings.anonymisers_for(model)
         if anonymisers:
             fields[model._meta.label] = {
-                name: "keep" if is_kept(a) else _name_of(a).partition(".<locals>")[0]
+                name: "keep" if is_kept(a) else _anonymiser_name(a)
                 for name, a in sorted(anonymisers.items())
             }
     return {"key_id": key_id, "fields": fields, "audit": audit}

@@ -44,7 +44,7 @@ from django.core.management.color import no_style
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.creation import TEST_DATABASE_PREFIX
 
-from . import databases
+from . import databases, stores
 from .errors import DevdataError
 from .importing import run_import
 from .plugins import get_plugin_manager, reset_modes, strategy_classes
@@ -70,9 +70,9 @@ def load_export(src: str | os.PathLike[str], database: str = DEFAULT_DB_ALIAS) -
         raise DevdataError(
             f"database {database!r} is not in DATABASES; choose one of: {', '.join(connections)}"
         )
-    summary = run_import(
-        database, Path(src), load_settings(), _IntoTestDatabase(), _WarningReporter()
-    )
+    reporter = _WarningReporter()
+    with stores.open_store(os.fspath(src), warn=reporter.warn).reading() as local:
+        summary = run_import(database, local, load_settings(), _IntoTestDatabase(), reporter)
     connection = connections[database]
     if hasattr(connection, "_test_serialized_contents"):
         # What tests with serialized_rollback start from was read when the test database
@@ -124,13 +124,16 @@ class _WarningReporter(Reporter):
 class _Export:
     """What a ``devdata_export`` mark asks for."""
 
-    src: Path
+    #: A path (made absolute under the rootdir) or a URL.
+    src: str
     database: str
 
 
 def _export(root: Path, mark: pytest.Mark) -> _Export:
     def read(src: str | os.PathLike[str], database: str = DEFAULT_DB_ALIAS) -> _Export:
-        return _Export(root / src, database)
+        # A URL or the pipe stays as it is; a path is the rootdir's.
+        spec = os.fspath(src)
+        return _Export(spec if stores.is_remote(spec) else str(root / spec), database)
 
     try:
         return read(*mark.args, **mark.kwargs)

@@ -68,7 +68,12 @@ def test_export_into_a_file_says_so(site, tmp_path):
 
     result = site.cli("devdata_export", str(dest))
 
-    assert_error(result, f"DevdataError: {dest} is a file: pass a directory; nothing was written")
+    assert_error(
+        result,
+        f"ConfigError: {dest} is a file: name an archive .tar, .tar.gz or .tar.zst, pass "
+        "--format, or export to a directory; nothing was written",
+    )
+    assert dest.read_text() == "not a directory"
 
 
 def test_corrupt_line_is_located_and_the_dev_database_is_kept(dev_with_old_rows):
@@ -111,13 +116,12 @@ def test_missing_export_directory(site, tmp_path):
     assert_error(
         result,
         f"DataFileError: export directory {tmp_path / 'nowhere'} does not exist: run "
-        "devdata_export first, or pass the directory that holds the export (unpack an archive "
-        "first)",
+        "devdata_export first, or pass the directory or archive that holds the export",
     )
 
 
 @pytest.mark.databases_only("sqlite")
-def test_export_given_as_a_file(site, tmp_path):
+def test_export_given_as_a_file_that_is_no_archive(site, tmp_path):
     archive = tmp_path / "devdata.tar.gz"
     archive.write_bytes(b"not a directory")
 
@@ -125,9 +129,8 @@ def test_export_given_as_a_file(site, tmp_path):
 
     assert_error(
         result,
-        f"DataFileError: export directory {archive} is a file, not a directory: run "
-        "devdata_export first, or pass the directory that holds the export (unpack an archive "
-        "first)",
+        f"DataFileError: {archive} is not a complete .tar.gz archive (BadGzipFile: Not a "
+        "gzipped file (b'no')): it is truncated or corrupt; export it again; nothing was changed",
     )
 
 

@@ -131,6 +131,18 @@ def test_load_export_fills_the_test_database_from_the_projects_django_db_setup(p
 
 
 @pytest.mark.databases_only("sqlite")
+def test_the_mark_loads_an_archive(project: Project):
+    """What CI fetches from the nightly job: one .tar.zst file, loaded as a directory is."""
+    archive = "tests/data/catalogue.tar.zst"
+    project.manage("devdata_export", archive)
+    shutil.rmtree(project.root / EXPORT)
+    tests = project.root / "tests"
+    for name in ("test_catalogue.py", "test_transactional.py"):
+        edit(tests / name, f'devdata_export("{EXPORT}")', f'devdata_export("{archive}")')
+    assert_all_passed(project.pytest())
+
+
+@pytest.mark.databases_only("sqlite")
 def test_a_changed_export_fails_each_test_with_one_line_and_loads_nothing(project: Project):
     data = project.root / EXPORT / "catalogue.Product" / "all.jsonl"
     data.write_text(data.read_text().replace("Mug", "Mog"))

@@ -5,10 +5,12 @@ from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
+from ... import archives, stores
 from ...checks import check_before_export
 from ...errors import ConfigError
 from ...exporting import export
 from ...plan import export_plan
+from ...reporting import Reporter
 from ...settings import DevdataSettings, load_settings, model_label, resolve_model
 from ..base import DevdataCommand
 
@@ -21,12 +23,44 @@ class Command(DevdataCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
-            "dest", nargs="?", default="devdata", help="Directory to export to (default: devdata)."
+            "dest",
+            nargs="?",
+            default="devdata",
+            help=(
+                "Where to export to (default: devdata): a directory, an archive file "
+                "(.tar, .tar.gz, .tgz, .tar.zst), - for stdout, or a URL (s3://..., with "
+                "devdata-core[s3] installed)."
+            ),
         )
         parser.add_argument(
             "only", nargs="*", metavar="app_label.ModelName", help="Export only these models."
         )
+        parser.add_argument(
+            "--storage",
+            metavar="ALIAS",
+            help=(
+                "DEST is a name in this storage of Django's STORAGES "
+                "(e.g. an S3 storage of django-storages); a name ending in / is a prefix."
+            ),
+        )
         self.add_database_argument(parser, "Database alias to export from (default: default).")
+        parser.add_argument(
+            "--format",
+            choices=archives.FORMATS,
+            help=(
+                "Write an archive of this format whatever DEST's name says "
+                f"(default: by DEST's ending; {stores.STREAM_FORMAT} for - and URLs)."
+            ),
+        )
+        parser.add_argument(
+            "--keep",
+            type=int,
+            metavar="N",
+            help=(
+                "DEST is a URL prefix ending in / (s3://bucket/devdata/): write a new archive "
+                "under it, named for the time, and remove all but the N newest."
+            ),
+        )
         parser.add_argument(
             "--no-update",
             action="store_true",
@@ -58,7 +92,10 @@ class Command(DevdataCommand):
         dest: str,
         only: list[str],
         database: str,
+        storage: str | None,
         no_update: bool,
+        format: archives.Format | None,
+        keep: int | None,
         plan: bool,
         serializable_deferrable: bool,
         verbosity: int,
@@ -81,18 +118,31 @@ class Command(DevdataCommand):
                     "DEVDATA_STRATEGIES"
                 )
             only_models.append(model)
-        reporter = self.reporter(verbosity)
-        check_before_export(settings, database, reporter, only_models)
-        summary = export(
-            database,
-            Path(dest),
-            settings,
-            reporter,
-            only_models,
-            no_update,
-            serializable=serializable_deferrable,
+        if keep is not None and keep < 1:
+            raise ConfigError(f"--keep {keep}: keep at least 1 export; nothing was written")
+        store = stores.open_store(dest, format, keep, storage=storage)
+        if not store.rewritable and (only_models or no_update):
+            raise ConfigError(
+                f"devdata_export {store.name}: an archive is written whole: export all models, "
+                "without --no-update (or export to a directory); nothing was written"
+            )
+        reporter = (
+            Reporter(self.stderr, self.stderr, verbosity, self.style)
+            if store.uses_stdout
+            else self.reporter(verbosity)
         )
-        reporter.success(summary.line(f"to {dest}"))
+        check_before_export(settings, database, reporter, only_models)
+        with store.writing() as work:
+            summary = export(
+                database,
+                work,
+                settings,
+                reporter,
+                only_models,
+                no_update,
+                serializable=serializable_deferrable,
+            )
+        reporter.success(summary.line(f"to {store.name}"))
         if only_models:
             reporter.detail(f"Models: {', '.join(model_label(m) for m in only_models)}")
 

@@ -7,8 +7,8 @@ from typing import Any
 from django.core.management.base import CommandError
 from django.db import DatabaseError
 
-from ... import databases, plugins, staging
-from ...errors import DevdataError, PluginError, shorten
+from ... import databases, plugins, staging, stores
+from ...errors import ConfigError, DevdataError, PluginError, shorten
 from ...importing import run_import, verify_export
 from ...plan import export_plan
 from ...reporting import Reporter
@@ -27,7 +27,23 @@ class Command(DevdataCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
-            "src", nargs="?", default="devdata", help="Directory to import from (default: devdata)."
+            "src",
+            nargs="?",
+            default="devdata",
+            help=(
+                "Export to import (default: devdata): a directory, an archive file (.tar, "
+                ".tar.gz, .tar.zst; the format is read from its first bytes), - for stdin, "
+                "a URL (s3://..., with devdata-core[s3] installed), or a URL prefix ending "
+                "in / for the newest export under it that verifies."
+            ),
+        )
+        parser.add_argument(
+            "--storage",
+            metavar="ALIAS",
+            help=(
+                "SRC is a name in this storage of Django's STORAGES "
+                "(e.g. an S3 storage of django-storages); a name ending in / is a prefix."
+            ),
         )
         self.add_database_argument(parser, "Database alias to import into (default: default).")
         parser.add_argument(
@@ -70,6 +86,7 @@ class Command(DevdataCommand):
         *,
         src: str,
         database: str,
+        storage: str | None,
         reset_mode: str,
         interactive: bool,
         schema: str,
@@ -79,10 +96,18 @@ class Command(DevdataCommand):
         **_: Any,
     ) -> None:
         settings = load_settings()
+        reporter = self.reporter(verbosity)
+        store = stores.open_store(src, warn=reporter.warn, storage=storage)
         if check:
             # Touches no database: system checks may query one, so they are left out.
-            self.check_export(Path(src), settings, database, self.reporter(verbosity))
+            with store.reading() as local, store.naming(local):
+                self.check_export(local, store.name, settings, database, reporter)
             return
+        if isinstance(store, stores.Pipe) and interactive:
+            raise ConfigError(
+                "devdata_import -: the export comes on stdin, so there is no terminal to "
+                "confirm the reset on: pass --no-input; nothing was changed"
+            )
         checked = skip_checks or self.check_before_reset()
         modes = plugins.reset_modes()
         if reset_mode not in modes:
@@ -91,33 +116,36 @@ class Command(DevdataCommand):
                 f"Installed: {', '.join(sorted(modes)) or 'none'}"
             )
         mode = modes[reset_mode]
-        reporter = self.reporter(verbosity)
 
         def confirm() -> None:
             if interactive and mode.destructive:
                 self.confirm(mode, database)
 
-        summary = run_import(
-            database, Path(src), settings, mode, reporter, schema_mode=schema, confirm=confirm
-        )
+        with store.reading() as local, store.naming(local):
+            if isinstance(store, stores.Remote) and store.prefix:
+                reporter.info(f"Importing {store.name}, the newest export under {store.shown}")
+            summary = run_import(
+                database, local, settings, mode, reporter, schema_mode=schema, confirm=confirm
+            )
         if not checked:
             self.check_after_import(reporter)
         reporter.success(summary.line(f"into {databases.describe(database)}"))
 
     def check_export(
-        self, src: Path, settings: DevdataSettings, database: str, reporter: Reporter
+        self, src: Path, shown: str, settings: DevdataSettings, database: str, reporter: Reporter
     ) -> None:
-        """Read and verify the export as an import would before its reset, and stop there."""
+        """Read and verify the export as an import would before its reset, and stop there;
+        ``shown`` names it for the user (``src`` may be where an archive was unpacked)."""
         with staging.reading(src):
             verified, rows = verify_export(src, export_plan(settings), database, reporter)
         files = f"{len(rows):,} data file{'' if len(rows) == 1 else 's'}"
         total = f"{sum(rows.values()):,} rows"
         if verified is None:
-            reporter.success(f"OK: {src}: {files}, {total} read; no manifest to verify against")
+            reporter.success(f"OK: {shown}: {files}, {total} read; no manifest to verify against")
         else:
             source = verified.source
             reporter.success(
-                f"OK: {src}: {files}, {total} match its manifest (exported {verified.finished} "
+                f"OK: {shown}: {files}, {total} match its manifest (exported {verified.finished} "
                 f"from {source['vendor']} database {source['database']!r}); no database touched"
             )
 

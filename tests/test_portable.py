@@ -1,0 +1,651 @@
+"""Exports that travel: archive files, a pipe between two processes, fsspec URLs.
+
+Every form round-trips production into the dev database with the real commands; an
+archive that is damaged or built to attack the extraction is refused with one line
+before the reset, and the dev database stays as it was.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tarfile
+import uuid
+from pathlib import Path
+
+import pytest
+from django.core.management.base import CommandError
+from django.db import connections
+from test_manifest import NOON, make_polls
+
+from sitefixtures import OLD_DEV_QUESTIONS, dev_questions
+from sitetools import cli_environ
+from testsite.polls.models import Choice, Question
+
+
+def export_to(site, dest, *args, **options):
+    return site._call("devdata_export", str(dest), *args, database=site.src, **options)
+
+
+def import_from(site, src, *args, **options):
+    options.setdefault("interactive", False)
+    site.imported = True
+    return site._call("devdata_import", str(src), *args, database=site.dev, **options)
+
+
+def subprocess_imported(site):
+    """After an import in another process: this one's connections may still see the
+    database file that import replaced."""
+    site.imported = True
+    connections.close_all()
+
+
+def members(path):
+    with tarfile.open(path) as tar:
+        return [(m.name, m.type) for m in tar.getmembers()]
+
+
+@pytest.mark.parametrize("name", ["shop.tar", "shop.tar.gz", "shop.tgz", "shop.tar.zst"])
+def test_an_export_round_trips_through_an_archive_file(site, tmp_path, name):
+    make_polls(site)
+    archive = tmp_path / name
+
+    output = export_to(site, archive)
+
+    assert f"to {archive}" in output.stdout
+    assert sorted(p.name for p in tmp_path.iterdir() if "shop" in p.name) == [name]
+    if not name.endswith(".zst"):
+        listed = members(archive)
+        assert listed[0] == ("manifest.json", tarfile.REGTYPE)
+        assert {n for n, _ in listed} >= {"polls.Question/all.jsonl", "migrations.json"}
+        assert {t for _, t in listed} == {tarfile.REGTYPE}
+    checked = site.cli("devdata_import", "--check", str(archive))
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.startswith(f"OK: {archive}: ")
+    import_from(site, archive)
+    assert site.pks(Question) == {1, 2, 3}
+    assert len(site.pks(Choice)) == 9
+
+
+def test_format_chooses_the_archive_whatever_the_name(site, tmp_path):
+    make_polls(site, questions=1, choices=0)
+    archive = tmp_path / "nightly"
+
+    export_to(site, archive, format="tar.zst")
+
+    assert archive.read_bytes()[:4] == b"\x28\xb5\x2f\xfd"
+    # The import reads the format from the first bytes, not from the name.
+    import_from(site, archive)
+    assert site.pks(Question) == {1}
+
+
+@pytest.mark.databases_only("sqlite")
+def test_an_archive_is_written_whole_or_not_at_all(site, tmp_path):
+    make_polls(site)
+    archive = tmp_path / "shop.tar.gz"
+    export_to(site, archive)
+    before = archive.read_bytes()
+    Question.objects.using(site.src).create(pk=4, question_text="q4", pub_date=NOON)
+    marker = tmp_path / "paused"
+
+    export = site.start_cli(
+        "devdata_export",
+        str(archive),
+        "--database",
+        site.src,
+        "--settings",
+        "testsite.settings_pausing",
+        DEVDATA_TEST_PAUSE="row",
+        DEVDATA_TEST_MARKER=str(marker),
+    )
+    site.wait_for_file(marker, export)
+    export.send_signal(signal.SIGKILL)
+    export.wait(timeout=30)
+    export.stdout.close()
+    export.stderr.close()
+
+    assert archive.read_bytes() == before
+    export_to(site, archive)
+    assert sorted(p.name for p in tmp_path.iterdir() if "shop" in p.name) == ["shop.tar.gz"]
+    import_from(site, archive)
+    assert site.pks(Question) == {1, 2, 3, 4}
+
+
+@pytest.mark.databases_only("sqlite")
+def test_an_archive_export_refuses_to_keep_files_of_an_earlier_export(site, tmp_path):
+    with pytest.raises(CommandError) as error:
+        export_to(site, tmp_path / "shop.tar.gz", no_update=True)
+
+    assert str(error.value) == (
+        f"devdata_export {tmp_path / 'shop.tar.gz'}: an archive is written whole: export all "
+        "models, without --no-update (or export to a directory); nothing was written"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+# A pipe between two processes ----------------------------------------------------
+
+
+def pipe(export_args, import_args):
+    """``devdata_export ... | devdata_import ...`` as two processes; their results."""
+    environ = cli_environ()
+    django = [sys.executable, "-m", "django"]
+    export = subprocess.Popen(
+        [*django, "devdata_export", *export_args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environ,
+    )
+    imported = subprocess.run(
+        [*django, "devdata_import", *import_args],
+        stdin=export.stdout,
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=300,
+    )
+    export.stdout.close()
+    exported = export.stderr.read().decode()
+    export.stderr.close()
+    return export.wait(timeout=60), exported, imported
+
+
+def test_an_export_streams_through_a_pipe_into_an_import(site):
+    make_polls(site)
+    Question.objects.using(site.src).filter(pk=2).update(question_text="piped")
+
+    code, exported, imported = pipe(
+        ["-", "--format", "tar.zst", "--database", site.src],
+        ["-", "--no-input", "--database", site.dev],
+    )
+
+    assert code == 0, exported
+    assert imported.returncode == 0, imported.stderr
+    summary = exported.splitlines()[-1]
+    assert summary.startswith("Exported ") and summary.endswith(" to stdout"), exported
+    assert imported.stdout.splitlines()[-1].startswith("Imported "), imported.stdout
+    subprocess_imported(site)
+    assert site.pks(Question) == {1, 2, 3}
+    assert Question.objects.using(site.dev).get(pk=2).question_text == "piped"
+
+
+@pytest.mark.databases_only("sqlite")
+def test_stdout_carries_only_the_archive(site, tmp_path):
+    make_polls(site, questions=1, choices=1)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "django", "devdata_export", "-", "-v", "2"],
+        capture_output=True,
+        env=cli_environ(),
+        timeout=300,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.decode().splitlines()[-1].endswith(" to stdout")
+    archive = tmp_path / "piped.tar.gz"
+    archive.write_bytes(result.stdout)
+    assert members(archive)[0][0] == "manifest.json"
+
+
+@pytest.mark.databases_only("sqlite")
+def test_an_import_from_stdin_needs_no_input(site, tmp_path):
+    make_polls(site, questions=1, choices=0)
+    archive = tmp_path / "shop.tar.gz"
+    export_to(site, archive)
+
+    with archive.open("rb") as stdin:
+        result = subprocess.run(
+            [sys.executable, "-m", "django", "devdata_import", "-", "--database", site.dev],
+            stdin=stdin,
+            capture_output=True,
+            text=True,
+            env=cli_environ(),
+            timeout=300,
+        )
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "ConfigError: devdata_import -: the export comes on stdin, so there is no terminal to "
+        "confirm the reset on: pass --no-input; nothing was changed\n"
+    )
+
+
+@pytest.mark.databases_only("sqlite")
+def test_an_export_that_fails_in_a_pipe_leaves_the_dev_database(dev_with_old_rows):
+    site = dev_with_old_rows
+
+    code, exported, imported = pipe(
+        ["-", "polls.Nothing", "--database", site.src],
+        ["-", "--no-input", "--database", site.dev],
+    )
+
+    assert code == 1
+    assert exported.startswith("ConfigError: devdata_export arguments: 'polls.Nothing' is not")
+    assert (imported.returncode, imported.stdout) == (1, "")
+    assert imported.stderr == (
+        "DataFileError: stdin is not a complete .tar archive (ReadError: empty file): it is "
+        "truncated or corrupt; export it again; nothing was changed\n"
+    )
+    connections.close_all()
+    assert dev_questions(site) == OLD_DEV_QUESTIONS
+
+
+# fsspec URLs --------------------------------------------------------------------
+
+
+def test_an_export_round_trips_through_a_memory_url(site):
+    make_polls(site)
+    url = f"memory://devdata-{uuid.uuid4().hex}/nightly.tar.zst"
+
+    output = export_to(site, url)
+
+    assert f"to {url}" in output.stdout
+    import_from(site, url)
+    assert site.pks(Question) == {1, 2, 3}
+
+
+@pytest.mark.databases_only("sqlite", "postgres")
+def test_a_file_url_round_trips_between_processes(site, tmp_path):
+    make_polls(site)
+    url = f"file://{tmp_path}/exports/nightly.tar.gz"
+
+    exported = site.cli("devdata_export", url, "--database", site.src)
+    imported = site.cli("devdata_import", url, "--no-input", "--database", site.dev)
+
+    assert exported.returncode == 0, exported.stderr
+    assert imported.returncode == 0, imported.stderr
+    assert [p.name for p in (tmp_path / "exports").iterdir()] == ["nightly.tar.gz"]
+    subprocess_imported(site)
+    assert site.pks(Question) == {1, 2, 3}
+
+
+@pytest.mark.databases_only("sqlite")
+def test_a_missing_url_is_one_line_that_names_it_without_secrets(site):
+    url = f"memory://user:hunter2@devdata-{uuid.uuid4().hex}/nightly.tar.gz?token=hunter2"
+
+    with pytest.raises(CommandError) as error:
+        import_from(site, url)
+
+    message = str(error.value)
+    assert "hunter2" not in message
+    assert message.endswith(
+        "/nightly.tar.gz does not exist: check the URL and the credentials in the environment, "
+        "or run devdata_export to it first; nothing was changed"
+    )
+    assert "\n" not in message
+
+
+@pytest.mark.databases_only("sqlite")
+def test_an_empty_prefix_and_keep_without_one_are_one_line(site):
+    prefix = f"memory://devdata-{uuid.uuid4().hex}/nightly/"
+
+    with pytest.raises(CommandError) as error:
+        import_from(site, prefix)
+    assert str(error.value) == (
+        f"{prefix}: no export under this prefix verifies (0 found): run devdata_export to it; "
+        "nothing was changed"
+    )
+    with pytest.raises(CommandError) as error:
+        export_to(site, f"{prefix}one.tar.gz", keep=3)
+    assert str(error.value) == (
+        f"--keep 3: {prefix}one.tar.gz names one archive; end it with / to keep several "
+        "exports under it as a prefix; nothing was written"
+    )
+
+
+# A real S3 API: moto's server on this machine, reached through s3fs ---------------
+
+
+@pytest.fixture(scope="module")
+def s3():
+    """An S3 endpoint on 127.0.0.1 for this module, and the environment that points
+    s3fs (in this process and in subprocesses) at it."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    environ = {
+        "AWS_ACCESS_KEY_ID": "devdata-test",
+        "AWS_SECRET_ACCESS_KEY": "devdata-test-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL_S3": f"http://{host}:{port}",
+    }
+    saved = {name: os.environ.get(name) for name in environ}
+    os.environ.update(environ)
+    try:
+        yield environ
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        server.stop()
+
+
+@pytest.fixture
+def bucket(s3):
+    """A new, empty bucket."""
+    import fsspec
+
+    name = f"devdata-{uuid.uuid4().hex[:12]}"
+    fsspec.filesystem("s3").mkdir(name)
+    return name
+
+
+def test_an_export_round_trips_through_s3_between_processes(site, bucket):
+    make_polls(site)
+    url = f"s3://{bucket}/devdata/nightly.tar.zst"
+
+    exported = site.cli("devdata_export", url, "--database", site.src)
+    imported = site.cli("devdata_import", url, "--no-input", "--database", site.dev)
+
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout.splitlines()[-1].endswith(f" to {url}")
+    assert imported.returncode == 0, imported.stderr
+    subprocess_imported(site)
+    assert site.pks(Question) == {1, 2, 3}
+
+
+def s3_objects(bucket):
+    import fsspec
+
+    fs = fsspec.filesystem("s3")
+    fs.invalidate_cache()
+    return sorted(p.rpartition("/")[2] for p in fs.ls(f"{bucket}/devdata", detail=False))
+
+
+@pytest.mark.databases_only("sqlite")
+def test_keep_leaves_the_newest_exports_and_an_import_takes_the_newest_that_verifies(site, bucket):
+    prefix = f"s3://{bucket}/devdata/"
+    for pk in (1, 2, 3):
+        Question.objects.using(site.src).create(pk=pk, question_text=f"q{pk}", pub_date=NOON)
+        export_to(site, prefix, keep=2, format="tar.zst")
+
+    kept = s3_objects(bucket)
+    assert len(kept) == 2
+    assert all(re.fullmatch(r"devdata-\d{8}T\d{6}\.\d{6}Z\.tar\.zst", name) for name in kept)
+    output = import_from(site, prefix)
+    assert f"Importing {prefix}{kept[-1]}, the newest export under {prefix}" in output.stdout
+    assert site.pks(Question) == {1, 2, 3}
+
+    # The newest is damaged: the one before it is loaded, and the user told why.
+    import fsspec
+
+    fs = fsspec.filesystem("s3")
+    newest = f"{bucket}/devdata/{kept[-1]}"
+    fs.pipe(newest, fs.cat(newest)[:-100])
+    output = import_from(site, prefix)
+    assert f"Warning: {prefix}{kept[-1]} is not a complete .tar.zst archive" in output.stderr
+    assert site.pks(Question) == {1, 2}
+
+
+@pytest.mark.databases_only("sqlite")
+def test_a_missing_s3_object_is_one_line_naming_it(site, bucket):
+    result = site.cli("devdata_import", f"s3://{bucket}/nothing.tar.zst", "--no-input")
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"DataFileError: s3://{bucket}/nothing.tar.zst does not exist: check the URL and the "
+        "credentials in the environment, or run devdata_export to it first; nothing was "
+        "changed\n"
+    )
+
+
+@pytest.mark.databases_only("sqlite")
+def test_a_url_without_its_file_system_installed_says_what_to_install(site):
+    with pytest.raises(CommandError) as error:
+        import_from(site, "gs://bucket/devdata.tar.zst")
+
+    assert str(error.value).startswith("gs://bucket/devdata.tar.zst: no file system for this URL")
+    assert str(error.value).endswith('e.g. pip install "devdata-core[s3]"')
+
+
+# Django's STORAGES ----------------------------------------------------------------
+
+
+def use_storage(settings, backend, **options):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "exports": {"BACKEND": backend, "OPTIONS": options},
+    }
+
+
+@pytest.mark.parametrize("kind", ["filesystem", "s3"])
+def test_an_export_round_trips_through_a_django_storage(site, settings, tmp_path, kind, request):
+    if kind == "s3":
+        environ = request.getfixturevalue("s3")
+        use_storage(
+            settings,
+            "storages.backends.s3.S3Storage",
+            bucket_name=request.getfixturevalue("bucket"),
+            endpoint_url=environ["AWS_ENDPOINT_URL_S3"],
+        )
+    else:
+        use_storage(
+            settings,
+            "django.core.files.storage.FileSystemStorage",
+            location=str(tmp_path / "media"),
+        )
+    make_polls(site)
+
+    output = export_to(site, "devdata/nightly.tar.zst", storage="exports")
+
+    assert output.stdout.splitlines()[-1].endswith(" to exports:devdata/nightly.tar.zst")
+    Question.objects.using(site.src).create(pk=4, question_text="q4", pub_date=NOON)
+    export_to(site, "devdata/nightly.tar.zst", storage="exports")
+    import_from(site, "devdata/nightly.tar.zst", storage="exports")
+    assert site.pks(Question) == {1, 2, 3, 4}
+    if kind == "filesystem":
+        # Replaced, not saved beside under another name.
+        assert [p.name for p in (tmp_path / "media" / "devdata").iterdir()] == ["nightly.tar.zst"]
+
+
+@pytest.mark.databases_only("sqlite")
+def test_keep_works_under_a_prefix_in_a_django_storage(site, settings, tmp_path):
+    use_storage(
+        settings, "django.core.files.storage.FileSystemStorage", location=str(tmp_path / "media")
+    )
+    for pk in (1, 2):
+        Question.objects.using(site.src).create(pk=pk, question_text=f"q{pk}", pub_date=NOON)
+        export_to(site, "nightly/", storage="exports", keep=1)
+
+    [kept] = (tmp_path / "media" / "nightly").iterdir()
+    assert kept.name.endswith(".tar.gz")
+    output = import_from(site, "nightly/", storage="exports")
+    assert f"Importing exports:nightly/{kept.name}" in output.stdout
+    assert site.pks(Question) == {1, 2}
+
+
+@pytest.mark.databases_only("sqlite")
+def test_an_unknown_storage_is_one_line(site):
+    with pytest.raises(CommandError) as error:
+        import_from(site, "nightly.tar.zst", storage="nowhere")
+
+    assert str(error.value) == (
+        "--storage nowhere: no such storage in STORAGES: add it, or choose one of default, "
+        "staticfiles; nothing was changed"
+    )
+
+
+# Hostile and damaged archives ----------------------------------------------------
+
+
+def build_archive(path, site, *extra, replace=None, compression=""):
+    """A tar of the export at ``site.export_dir`` (manifest first), with ``extra`` members
+    (``(TarInfo, bytes)``) added and the members named in ``replace`` swapped for others."""
+    root = site.export_dir
+    manifest = json.loads((root / "manifest.json").read_text())
+    names = ["manifest.json", *(e["name"] for e in manifest["entries"])]
+    replace = replace or {}
+    with tarfile.open(path, f"w:{compression}", format=tarfile.PAX_FORMAT) as tar:
+        for name in names:
+            if name in replace:
+                info, data = replace[name]
+            else:
+                data = (root / name).read_bytes()
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if info.isreg() else None)
+        for info, data in extra:
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return path
+
+
+def member(name, data=b"", kind=tarfile.REGTYPE, link=""):
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = link
+    if kind == tarfile.REGTYPE:
+        info.size = len(data)
+        return info, data
+    return info, None
+
+
+QUESTIONS = "polls.Question/all.jsonl"
+NOT_DEVDATA = "it was not written by devdata_export: do not import it; nothing was changed"
+
+
+def traversal(site, path):
+    build_archive(path, site, member("../evil.jsonl", b"{}\n"))
+    return f"member '../evil.jsonl' points outside the export; {NOT_DEVDATA}"
+
+
+def absolute_path(site, path):
+    build_archive(path, site, member("/tmp/evil.jsonl", b"{}\n"))
+    return f"member '/tmp/evil.jsonl' has an absolute or odd path; {NOT_DEVDATA}"
+
+
+def symlink(site, path):
+    build_archive(
+        path, site, replace={QUESTIONS: member(QUESTIONS, kind=tarfile.SYMTYPE, link="/etc/passwd")}
+    )
+    return f"member '{QUESTIONS}' is a symbolic link; {NOT_DEVDATA}"
+
+
+def hard_link(site, path):
+    build_archive(
+        path,
+        site,
+        replace={QUESTIONS: member(QUESTIONS, kind=tarfile.LNKTYPE, link="manifest.json")},
+    )
+    return f"member '{QUESTIONS}' is a hard link; {NOT_DEVDATA}"
+
+
+def device(site, path):
+    build_archive(path, site, member("dev.jsonl", kind=tarfile.CHRTYPE))
+    return f"member 'dev.jsonl' is a device; {NOT_DEVDATA}"
+
+
+def duplicate(site, path):
+    data = (site.export_dir / QUESTIONS).read_bytes()
+    build_archive(path, site, member(QUESTIONS, data))
+    return f"member '{QUESTIONS}' appears twice; {NOT_DEVDATA}"
+
+
+def unexpected(site, path):
+    build_archive(path, site, member("polls.Question/more.jsonl", b"{}\n"))
+    return f"member 'polls.Question/more.jsonl' is not in its manifest; {NOT_DEVDATA}"
+
+
+def oversized(site, path):
+    data = (site.export_dir / QUESTIONS).read_bytes()
+    build_archive(path, site, replace={QUESTIONS: member(QUESTIONS, data + b" " * 100_000)})
+    return (
+        f"member '{QUESTIONS}' holds {len(data) + 100_000:,} bytes where its manifest lists "
+        f"{len(data):,}; {NOT_DEVDATA}"
+    )
+
+
+def corrupted_byte(site, path):
+    build_archive(path, site)
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b'"question_text"')
+    raw[at + 1] ^= 0x20
+    path.write_bytes(bytes(raw))
+    return (
+        f"member '{QUESTIONS}' does not match its manifest (its SHA-256 differs): the archive "
+        "is truncated or corrupt; export it again; nothing was changed"
+    )
+
+
+def truncated(site, path):
+    build_archive(path, site, compression="gz")
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+    return None  # where the stream ends decides the wording; the tests ask for one line
+
+
+def missing_manifest(site, path):
+    with tarfile.open(path, "w") as tar:
+        tar.add(site.export_dir / QUESTIONS, arcname=QUESTIONS)
+    return (
+        "does not start with a devdata manifest.json: it is not an archive devdata_export "
+        "wrote; export it again; nothing was changed"
+    )
+
+
+HOSTILE = [
+    traversal,
+    absolute_path,
+    symlink,
+    hard_link,
+    device,
+    duplicate,
+    unexpected,
+    oversized,
+    corrupted_byte,
+    truncated,
+    missing_manifest,
+]
+
+
+@pytest.mark.databases_only("sqlite")
+def test_a_bad_line_in_an_archive_is_named_inside_the_archive(dev_with_old_rows, tmp_path):
+    site = dev_with_old_rows
+    choices = site.export_dir / "polls.Choice" / "all.jsonl"
+    with choices.open("a") as f:
+        f.write('{"model": "polls.choice", "pk": 3 "fields": {}}\n')
+    site.reseal_export()
+    archive = build_archive(tmp_path / "shop.tar", site)
+
+    result = site.cli("devdata_import", str(archive), "--no-input", "--database", site.dev)
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"DataFileError: {archive}/polls.Choice/all.jsonl:3: not valid JSON at column 35 "
+        "(Expecting ',' delimiter); the file is corrupt: export it again\n"
+    )
+    connections.close_all()
+    assert dev_questions(site) == OLD_DEV_QUESTIONS
+
+
+# Extraction fails before any database is reached: one vendor shows the dev database kept.
+@pytest.mark.databases_only("sqlite")
+@pytest.mark.parametrize("attack", HOSTILE, ids=[a.__name__ for a in HOSTILE])
+def test_a_hostile_or_damaged_archive_is_refused_before_the_reset(
+    dev_with_old_rows, tmp_path, attack
+):
+    site = dev_with_old_rows
+    archive = tmp_path / "hostile.tar"
+    expected = attack(site, archive)
+
+    with pytest.raises(CommandError) as error:
+        import_from(site, archive)
+
+    message = str(error.value)
+    assert "\n" not in message
+    assert message.startswith(f"{archive}")
+    if expected is None:
+        assert message.endswith("export it again; nothing was changed")
+    else:
+        assert message == f"{archive}: {expected}" or message == f"{archive} {expected}"
+    assert dev_questions(site) == OLD_DEV_QUESTIONS
+    assert not (tmp_path / "evil.jsonl").exists()
+    assert not Path("/tmp/evil.jsonl").exists()
