@@ -33,7 +33,7 @@ from django.apps import apps
 from django.db.models import Model
 
 from . import layout, plugins, rules
-from .anonymisation.secrets import LOGIN_SECRET_MODELS
+from .anonymisation.credentials import LOGIN_SECRET_MODELS
 from .graph import ModelGraph, Reference, build_graph, references
 from .references import DerivedReference
 from .settings import NATURAL_KEY_MODELS, DevdataSettings, model_label

@@ -20,13 +20,13 @@ from django.db.models import Model
 from django.utils.module_loading import import_string
 
 from . import plugins
-from .anonymisation.keyed import anonymisation_key
-from .anonymisation.secrets import (
+from .anonymisation.credentials import (
     DEFAULT_DEV_PASSWORD,
     LOGIN_SECRET_MODELS,
     PASSWORD_MODES,
     Passwords,
 )
+from .anonymisation.keyed import anonymisation_key
 from .anonymisers import Anonymiser
 from .errors import ConfigError
 from .extras import ExtraExport, ExtraImport
@@ -98,7 +98,7 @@ class DevdataSettings:
     #: finds, stop the export instead of warning.
     pii_strict: bool = False
     #: What becomes of password hashes (``DEVDATA_PASSWORDS``, ``DEVDATA_DEV_PASSWORD``,
-    #: ``DEVDATA_PASSWORD_FIELDS``): see :mod:`.anonymisation.secrets`.
+    #: ``DEVDATA_PASSWORD_FIELDS``): see :mod:`.anonymisation.credentials`.
     passwords: Passwords = dataclasses.field(default_factory=Passwords)
     #: ``DEVDATA_AUDIT``: look for anonymised values elsewhere in every export (on by default).
     audit: bool = True

@@ -182,7 +182,7 @@ def test_the_manifest_records_what_was_anonymised_and_the_key_id(site):
     assert record["fields"]["auth.User"] == {
         "first_name": "devdata_core.anonymisers.const",
         "last_name": "devdata_core.anonymisers.const",
-        "password": "devdata_core.anonymisation.secrets.PasswordReplacement",
+        "password": "devdata_core.anonymisation.credentials.PasswordReplacement",
     }
     assert record["fields"]["leaks.Profile"] == {"data": "keep"}
     text = (site.export_dir / "manifest.json").read_text()

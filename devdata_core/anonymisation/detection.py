@@ -11,7 +11,7 @@ is searched for emails, phone numbers, IP addresses and card numbers, so that a
 Only fields of models the export takes are looked at. A field with an anonymiser, or
 marked :func:`~devdata_core.anonymisers.keep`, is a choice made and is not reported, and
 so is a table keyed by its secrets that ``DEVDATA_STRATEGIES`` names (rather than the
-default strategy taking it); password hashes are :mod:`.secrets`' business.
+default strategy taking it); password hashes are :mod:`.credentials`' business.
 """
 
 from __future__ import annotations
