@@ -2,10 +2,11 @@
 
 ``manage.py check`` lists the exported fields that look personal and have no anonymiser
 (:mod:`.anonymisation.detection`) as warnings ``devdata.W001``, or errors ``devdata.E001``
-under ``DEVDATA_PII_STRICT``; their values are looked at only when the check is given a
-database (``check --database default``). ``devdata_export`` runs the same check on the
-database it exports from, before it reads a row, and reports each finding on one line
-(strict: one error, nothing exported). ``SILENCED_SYSTEM_CHECKS`` silences both.
+under ``DEVDATA_PII_STRICT``, by their types and names only: Django hands the system
+checks a database on every ``migrate`` and test run too, where reading rows would be
+unwelcome. ``devdata_export`` runs the same check with values on the database it exports
+from, before it reads a row, and reports each finding on one line (strict: one error,
+nothing exported); ``devdata_pii`` prints them. ``SILENCED_SYSTEM_CHECKS`` silences both.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from django.core import checks
 from django.db.models import Model
 
 from .anonymisation.detection import Finding, find_personal_fields
-from .errors import ConfigError
+from .errors import ConfigError, DevdataError
 from .reporting import Reporter
 from .settings import DevdataSettings, load_settings
 
@@ -45,19 +46,19 @@ def deferred() -> Iterator[None]:
         _deferred.reset(token)
 
 
-def check_personal_fields(
-    app_configs: Any = None, databases: Sequence[str] | None = None, **_: Any
-) -> list[checks.CheckMessage]:
-    """The system check: one message per finding."""
+def check_personal_fields(app_configs: Any = None, **_: Any) -> list[checks.CheckMessage]:
+    """The system check: one message per finding. Every command runs it (``migrate`` on a
+    deploy too), so devdata's own faults are a warning here, never a stop."""
     if _deferred.get():
         return []
     try:
         settings = load_settings()
-        findings = find_personal_fields(settings, databases[0] if databases else None)
-    except ConfigError as exc:
+        findings = find_personal_fields(settings, None)
+    except DevdataError as exc:
         return [
             checks.Warning(
-                f"devdata's settings do not load, so personal fields were not looked for: {exc}",
+                f"devdata's settings or plugins do not load, so personal fields were not "
+                f"looked for: {exc}",
                 id=SETTINGS_ID,
             )
         ]

@@ -32,6 +32,7 @@ from . import databases, derived, layout, manifest, plugins, rules, schema, snap
 from .anonymisation import audit
 from .anonymisation.apply import Anonymisation
 from .anonymisation.keyed import key_id
+from .anonymisers import is_kept
 from .errors import DevdataError, guard
 from .extras import ExtraExport
 from .files import atomic_writer
@@ -423,7 +424,11 @@ class ExportRun:
         """Write the rows that keep references intact, from the ``low``-th to the ``high``-th."""
         columns = self.columns(model)
         serializer = RowSerializer(model, columns, self.database, self.natural)
-        anonymisers = self.anonymisation.for_model(model) if anonymise and self.anonymise else {}
+        anonymisers = (
+            self.anonymisation.for_model(model, credentials_only=not anonymise)
+            if self.anonymise
+            else {}
+        )
         indexed = rules.indexed(columns)
         checks = indexed.checks
         own_keys = self.keyset(model)
@@ -1139,10 +1144,25 @@ def _manifest(
         settings=manifest.fingerprint(settings),
         entries=tuple(manifest.describe_file(root, name) for name in manifest.file_names(root)),
         migrations=layout.MIGRATIONS,
-        anonymisation=manifest.anonymisation(
-            settings, models, key_id(settings.anonymisation_key), audited
-        ),
+        anonymisation=_anonymisation_record(settings, models, audited),
     )
+
+
+def _anonymisation_record(
+    settings: DevdataSettings, models: Sequence[type[Model]], audited: dict[str, Any]
+) -> dict[str, Any]:
+    """The manifest's record of anonymisation: the anonymiser of each field of ``models``
+    (by its factory's name, or ``keep``), the key's public id (never the key) and the leak
+    audit's result."""
+    fields = {}
+    for model in models:
+        anonymisers = settings.anonymisers_for(model)
+        if anonymisers:
+            fields[model._meta.label] = {
+                name: "keep" if is_kept(a) else manifest.anonymiser_name(a)
+                for name, a in sorted(anonymisers.items())
+            }
+    return {"key_id": key_id(settings.anonymisation_key), "fields": fields, "audit": audited}
 
 
 def _keep_previous(

@@ -17,10 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Model
-
 from . import layout
-from .anonymisers import is_kept
 from .errors import DataFileError
 from .files import atomic_writer
 
@@ -115,7 +112,7 @@ def _name_of(obj: Any) -> str:
     return f"{target.__module__}.{target.__qualname__}"
 
 
-def _anonymiser_name(anonymiser: Any) -> str:
+def anonymiser_name(anonymiser: Any) -> str:
     """A built-in anonymiser by its factory's import path; others as :func:`_name_of`."""
     made_by = getattr(anonymiser, "made_by", None)
     if made_by:
@@ -136,11 +133,11 @@ def fingerprint(settings: DevdataSettings) -> dict[str, Any]:
             )
         },
         "field_anonymisers": {
-            name: _anonymiser_name(anonymiser)
+            name: anonymiser_name(anonymiser)
             for name, anonymiser in sorted(settings.field_anonymisers.items())
         },
         "model_anonymisers": {
-            model._meta.label: {name: _anonymiser_name(a) for name, a in sorted(fields.items())}
+            model._meta.label: {name: anonymiser_name(a) for name, a in sorted(fields.items())}
             for model, fields in sorted(
                 settings.model_anonymisers.items(), key=lambda item: item[0]._meta.label
             )
@@ -150,23 +147,6 @@ def fingerprint(settings: DevdataSettings) -> dict[str, Any]:
             for e in settings.extra_strategies
         ],
     }
-
-
-def anonymisation(
-    settings: DevdataSettings, models: Iterable[type[Model]], key_id: str, audit: dict[str, Any]
-) -> dict[str, Any]:
-    """The manifest's record of anonymisation: the anonymiser of each field of ``models``
-    (by its factory's name, or ``keep``), the key's public id (never the key) and the leak
-    audit's result."""
-    fields = {}
-    for model in models:
-        anonymisers = settings.anonymisers_for(model)
-        if anonymisers:
-            fields[model._meta.label] = {
-                name: "keep" if is_kept(a) else _anonymiser_name(a)
-                for name, a in sorted(anonymisers.items())
-            }
-    return {"key_id": key_id, "fields": fields, "audit": audit}
 
 
 # Files -----------------------------------------------------------------------------

@@ -103,13 +103,22 @@ class DevdataSettings:
     #: ``DEVDATA_AUDIT``: look for anonymised values elsewhere in every export (on by default).
     audit: bool = True
 
+    def credential_anonymisers_for(self, model: type[Model]) -> dict[str, Anonymiser]:
+        """The replacements of the password hashes among a model's exported fields (its
+        own: an inheriting model's parent holds the password); none under
+        ``DEVDATA_PASSWORDS = "keep"``."""
+        concrete = model._meta.concrete_model
+        names = {f.name for f in exported_fields(concrete)}
+        replacements = self.passwords.anonymisers_for(concrete, self.anonymisation_key)
+        return {name: a for name, a in replacements.items() if name in names}
+
     def anonymisers_for(self, model: type[Model]) -> dict[str, Anonymiser]:
         """A model's anonymisers by field name, :func:`~.anonymisers.keep` included: the
         replacements of password hashes first, then those named by field, then those
         scoped to the model, which win."""
         concrete = model._meta.concrete_model
         names = {f.name for f in exported_fields(concrete)}
-        chosen = self.passwords.anonymisers_for(concrete, self.anonymisation_key)
+        chosen = self.credential_anonymisers_for(concrete)
         chosen.update((n, a) for n, a in self.field_anonymisers.items() if n in names)
         chosen.update(self.model_anonymisers.get(concrete, {}))
         return chosen

@@ -113,7 +113,7 @@ class Archive(Store):
 
     @contextmanager
     def writing(self) -> Iterator[Path]:
-        with tempfile.TemporaryDirectory(prefix="devdata-export-") as scratch:
+        with _scratch("export") as scratch:
             work = Path(scratch) / "export"
             yield work
             with self._sink() as out:
@@ -121,9 +121,13 @@ class Archive(Store):
 
     @contextmanager
     def reading(self) -> Iterator[Path]:
-        with tempfile.TemporaryDirectory(prefix="devdata-import-") as scratch:
-            self._fetch(Path(scratch))
-            yield Path(scratch)
+        with _scratch("import") as scratch:
+            # A directory inside the scratch one: the import's read lock, made beside it,
+            # goes with the scratch directory.
+            export = Path(scratch) / "export"
+            export.mkdir()
+            self._fetch(export)
+            yield export
 
     def _fetch(self, into: Path) -> None:
         """Unpack the archive into the empty directory ``into``, verified."""
@@ -182,6 +186,21 @@ class ArchiveFile(Archive):
             )
         with self.path.open("rb") as raw:
             yield raw
+
+
+@contextmanager
+def _scratch(kind: str) -> Iterator[str]:
+    """A private directory in ``TMPDIR`` for an export or import to stage in, named for
+    this process, after removing those of killed runs: a staged export holds a whole
+    (anonymised) dataset, which must not pile up."""
+    root = Path(tempfile.gettempdir())
+    prefix = f"devdata-{kind}-"
+    for stale in root.glob(f"{prefix}*-*"):
+        pid = stale.name[len(prefix) :].partition("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix=f"{prefix}{os.getpid()}-") as scratch:
+        yield scratch
 
 
 def _remove_stale(directory: Path, hidden: str) -> None:
@@ -517,7 +536,9 @@ def open_store(
     name in that Django storage.
     """
     if storage is not None:
-        fmt = fmt or archives.format_of(spec) or STREAM_FORMAT
+        # No format from the name: an export writes the default, an import reads the
+        # archive's first bytes.
+        fmt = fmt or archives.format_of(spec)
         return DjangoStorage(storage, spec, fmt, keep, warn)
     if keep is not None and not is_remote(spec):
         raise ConfigError(
@@ -527,7 +548,7 @@ def open_store(
     if spec == "-":
         return Pipe(fmt)
     if is_remote(spec):
-        fmt = fmt or archives.format_of(urlsplit(spec).path) or STREAM_FORMAT
+        fmt = fmt or archives.format_of(urlsplit(spec).path)
         return Url(spec, fmt, keep, warn)
     path = Path(spec)
     fmt = fmt or (None if path.is_dir() else archives.format_of(spec))

@@ -131,7 +131,7 @@ class _Export:
 
 def _export(root: Path, mark: pytest.Mark) -> _Export:
     def read(src: str | os.PathLike[str], database: str = DEFAULT_DB_ALIAS) -> _Export:
-        # A URL or the pipe stays as it is; a path is the rootdir's.
+        # A URL stays as it is; a path is the rootdir's.
         spec = os.fspath(src)
         return _Export(spec if stores.is_remote(spec) else str(root / spec), database)
 

@@ -14,16 +14,21 @@ import pytest
 from django.contrib.auth.hashers import check_password, is_password_usable
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
+from django.core import checks
 from django.core.management import call_command
+from django.db import models
 from django.utils import timezone
 from test_export_files import snapshot
 
+from devdata_core import hookimpl
+from devdata_core.anonymisation.detection import suggest
 from devdata_core.anonymisers import const, keep
+from devdata_core.checks import check_personal_fields
 from devdata_core.errors import ConfigError, DevdataError
 from devdata_core.settings import candidate_models, model_label
-from devdata_queryset import QuerySetStrategy
+from devdata_queryset import ExactQuerySetStrategy, QuerySetStrategy
 from sitetools import Site
-from testsite.crm.models import ApiToken, Contact
+from testsite.crm.models import Agent, ApiToken, Contact
 
 pytestmark = pytest.mark.usefixtures("intact")
 
@@ -134,6 +139,50 @@ def test_a_plugin_adds_detectors(site):
     found = warnings(site.export().stderr)
 
     assert found == {**FOUND, "crm.Contact.notes": "staff write about contacts here"}
+
+
+@pytest.mark.parametrize(
+    ("field", "generator", "suggested"),
+    [
+        (models.EmailField(unique=True), "email", 'faker_anonymise("email", unique=True)'),
+        (
+            models.CharField(max_length=40, unique=True),
+            "user_name",
+            'faker_anonymise("user_name", unique=True)',
+        ),
+        # Too short for a unique tag, or no text to carry one: a suggestion that would
+        # stop the export is no suggestion.
+        (models.CharField(max_length=8, unique=True), "user_name", 'faker_anonymise("user_name")'),
+        (models.EmailField(max_length=20, unique=True), "email", 'faker_anonymise("email")'),
+        (
+            models.GenericIPAddressField(unique=True, null=True),
+            "ipv4",
+            'faker_anonymise("ipv4", preserve_nulls=True)',
+        ),
+    ],
+)
+def test_suggestions_are_anonymisers_the_field_can_take(field, generator, suggested):
+    assert suggest(field, generator) == suggested
+
+
+@pytest.mark.databases_only("sqlite")
+def test_a_fault_of_devdata_is_a_warning_for_other_commands(site, devdata_plugin):
+    """``migrate`` on a deploy runs the system checks too: devdata must not stop it."""
+
+    class Broken:
+        @hookimpl
+        def devdata_pii_detectors(self):
+            raise RuntimeError("detector out of order")
+
+    devdata_plugin(Broken(), name="broken")
+
+    [message] = check_personal_fields()
+
+    assert (message.level, message.id) == (checks.WARNING, "devdata.W002")
+    assert "detector out of order" in message.msg and "\n" not in message.msg
+    site.configure(DEVDATA_STRATEGIES={"crm.Nothing": []})
+    [message] = check_personal_fields()
+    assert message.id == "devdata.W002" and "'crm.Nothing' is not an installed model" in message.msg
 
 
 def test_strict_mode_stops_the_export_before_it_reads_a_row(site):
@@ -308,6 +357,28 @@ def test_passwords_become_the_development_password_and_sessions_stay_behind(site
 
     # One hash per key: exports stay identical.
     assert snapshot(site.export_dir / "auth.User") == first
+
+
+def test_no_strategy_carries_credentials_out(site):
+    """Neither a strategy that exports values as they are (``anonymise=False``) nor an
+    inheriting user model, whose parent row holds the password, lets a hash leave."""
+    original = make_login(site).password
+    agent = Agent(pk=3, username="agent", team="north")
+    agent.set_password("agent-password")
+    agent.save(using=site.src)
+    site.configure(
+        DEVDATA_STRATEGIES={
+            "auth.User": [ExactQuerySetStrategy(name="all", pks=[1, 2, 3], anonymise=False)],
+            "crm.Agent": [QuerySetStrategy(name="all")],
+        }
+    )
+
+    site.roundtrip()
+
+    passwords = exported_passwords(site)
+    assert original not in passwords.values() and agent.password not in passwords.values()
+    assert check_password("devdata", passwords[1]) and check_password("devdata", passwords[3])
+    assert Agent.objects.using(site.dev).get(pk=3).check_password("devdata")
 
 
 def test_passwords_can_be_unusable_another_password_or_kept(site):

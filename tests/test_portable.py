@@ -92,6 +92,9 @@ def test_an_archive_is_written_whole_or_not_at_all(site, tmp_path):
     before = archive.read_bytes()
     Question.objects.using(site.src).create(pk=4, question_text="q4", pub_date=NOON)
     marker = tmp_path / "paused"
+    # The export stages in TMPDIR: what the killed one staged there goes with the next.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
 
     export = site.start_cli(
         "devdata_export",
@@ -102,6 +105,7 @@ def test_an_archive_is_written_whole_or_not_at_all(site, tmp_path):
         "testsite.settings_pausing",
         DEVDATA_TEST_PAUSE="row",
         DEVDATA_TEST_MARKER=str(marker),
+        TMPDIR=str(scratch),
     )
     site.wait_for_file(marker, export)
     export.send_signal(signal.SIGKILL)
@@ -110,7 +114,10 @@ def test_an_archive_is_written_whole_or_not_at_all(site, tmp_path):
     export.stderr.close()
 
     assert archive.read_bytes() == before
-    export_to(site, archive)
+    assert list(scratch.iterdir()) != []
+    exported = site.cli("devdata_export", str(archive), "--database", site.src, TMPDIR=str(scratch))
+    assert exported.returncode == 0, exported.stderr
+    assert list(scratch.iterdir()) == []
     assert sorted(p.name for p in tmp_path.iterdir() if "shop" in p.name) == ["shop.tar.gz"]
     import_from(site, archive)
     assert site.pks(Question) == {1, 2, 3, 4}
@@ -246,6 +253,19 @@ def test_an_export_round_trips_through_a_memory_url(site):
 
     assert f"to {url}" in output.stdout
     import_from(site, url)
+    assert site.pks(Question) == {1, 2, 3}
+
+
+@pytest.mark.databases_only("sqlite")
+@pytest.mark.parametrize("where", ["nightly/", "nightly"], ids=["prefix", "name"])
+def test_an_import_reads_the_format_an_export_chose(site, where):
+    """Whatever --format the export took, under a prefix or a name without a suffix."""
+    make_polls(site)
+    url = f"memory://devdata-{uuid.uuid4().hex}/{where}"
+
+    export_to(site, url, format="tar")
+    import_from(site, url)
+
     assert site.pks(Question) == {1, 2, 3}
 
 

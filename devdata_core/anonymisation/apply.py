@@ -45,7 +45,7 @@ class Anonymisation:
         self.context = Context(
             settings.anonymisation_key, tuple(locales or ()), keys=keys, bind=self.bind
         )
-        self._bound: dict[type[Model], dict[str, Bound]] = {}
+        self._bound: dict[tuple[type[Model], bool], dict[str, Bound]] = {}
 
     def check(self, models: Iterable[type[Model]]) -> None:
         """Bind the anonymisers of ``models`` now, so that a field that cannot hold its
@@ -53,17 +53,25 @@ class Anonymisation:
         for model in models:
             self.for_model(model)
 
-    def for_model(self, model: type[Model]) -> dict[str, Bound]:
+    def for_model(self, model: type[Model], credentials_only: bool = False) -> dict[str, Bound]:
         """The anonymisers that change a model's values, bound to their fields, by field
-        name (kept fields left out)."""
+        name (kept fields left out). ``credentials_only``: only the replacements of
+        password hashes, for strategies that export values as they are
+        (``anonymise=False``), which still carry no credentials."""
         model = model._meta.concrete_model
-        if model not in self._bound:
-            self._bound[model] = {
+        if (model, credentials_only) not in self._bound:
+            settings = self.settings
+            chosen = (
+                settings.credential_anonymisers_for(model)
+                if credentials_only
+                else settings.anonymisers_for(model)
+            )
+            self._bound[model, credentials_only] = {
                 name: self.bind(anonymiser, model._meta.get_field(name))
-                for name, anonymiser in self.settings.anonymisers_for(model).items()
+                for name, anonymiser in chosen.items()
                 if not is_kept(anonymiser)
             }
-        return self._bound[model]
+        return self._bound[model, credentials_only]
 
     def bind(self, anonymiser: Anonymiser, field: Field) -> Bound:
         """``anonymiser`` as a function of (original value, row instance): its own fast

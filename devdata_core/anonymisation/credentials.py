@@ -17,13 +17,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, get_hasher, make_password
 from django.db.models import Model
 
-from ..anonymisers import Anonymiser
 from .keyed import Keyed
+
+if TYPE_CHECKING:
+    from ..anonymisers import Anonymiser
 
 PasswordMode = Literal["dev", "unusable", "keep"]
 #: The values ``DEVDATA_PASSWORDS`` takes; the first is the default.

@@ -34,6 +34,7 @@ from ..plan import export_plan
 from ..serialization import exported_fields
 from ..settings import DevdataSettings, model_label
 from ..strategies import Exportable
+from . import generators
 
 #: Values read per text column when looking for personal data in the values.
 SAMPLE_SIZE = 200
@@ -263,7 +264,8 @@ def suggest(field: Field, generator: str) -> str:
     """The anonymiser to suggest for ``field``, as Python: a keyed fake that keeps the
     field's uniqueness and its NULLs."""
     arguments = [json.dumps(generator)]
-    if field.unique:
+    email = isinstance(field, models.EmailField) or "email" in generator
+    if field.unique and generators.can_tag(field, email):
         arguments.append("unique=True")
     if field.null:
         arguments.append("preserve_nulls=True")
@@ -319,7 +321,7 @@ class NameDetector:
     def __call__(self, field: Field) -> Suspicion | None:
         parts = words(field.name)
         if (
-            _text_kind(field)
+            generators.is_text(field)
             and field.choices is None
             and (
                 field.name in SECRET_WHOLE_NAMES
@@ -353,15 +355,11 @@ def _contains(parts: tuple[str, ...], word: tuple[str, ...]) -> bool:
     return False
 
 
-def _text_kind(field: Field) -> bool:
-    return isinstance(field, (models.CharField, models.TextField))
-
-
 def _fits(field: Field, generator: str) -> bool:
     """Whether ``field``'s type could hold what ``generator`` makes (not a flag, a count...)."""
     if field.choices is not None:
         return False
-    if _text_kind(field):
+    if generators.is_text(field):
         return True
     if isinstance(field, models.DateField):
         return generator in _DATES
@@ -466,7 +464,9 @@ def suspicious_values(values: Sequence[str]) -> Suspicion | None:
 
 
 def _is_text(field: Field) -> bool:
-    return (_text_kind(field) or isinstance(field, models.JSONField)) and field.choices is None
+    return (
+        generators.is_text(field) or isinstance(field, models.JSONField)
+    ) and field.choices is None
 
 
 def _sample(model: type[Model], field: Field, database: str, size: int) -> list[str]:

@@ -54,6 +54,9 @@ MIN_TAG_CHARS = 10
 #: The domain of an email whose own domain does not fit its column.
 SHORT_DOMAIN = "example.com"
 
+#: The shortest email: one character, then ``@`` and :data:`SHORT_DOMAIN`.
+_EMAIL_FIXED = 1 + 1 + len(SHORT_DOMAIN)
+
 #: A bound anonymiser: the fake of an original value, given a function that returns the
 #: row's model instance (built only when an anonymiser calls it: those here do not).
 Bound = Callable[[Any, Callable[[], Model]], Any]
@@ -221,10 +224,10 @@ def bind(
     if isinstance(field, models.GenericIPAddressField):
         fake = _ip(field, context, values, where, unique)
     elif isinstance(field, models.EmailField) or (
-        (field is None or _is_text(field)) and _all_emails(values.values[:10])
+        (field is None or is_text(field)) and _all_emails(values.values[:10])
     ):
         fake = _email(field, values, where, unique)
-    elif unique and not (field is None or _is_text(field)):
+    elif unique and not (field is None or is_text(field)):
         raise ConfigError(
             f"{where}: unique=True needs a text column to carry its tag, and this is a "
             f"{type(field).__name__}; drop unique=True, or anonymise another way"
@@ -252,8 +255,19 @@ def _where(field: Field | None) -> str:
     return f"anonymiser of {model._meta.app_label}.{model._meta.object_name}.{field.name}"
 
 
-def _is_text(field: Field | None) -> bool:
+def is_text(field: Field | None) -> bool:
+    """Whether ``field`` holds text (a ``CharField`` or ``TextField``, subclasses included)."""
     return isinstance(field, (models.CharField, models.TextField))
+
+
+def can_tag(field: Field, email: bool) -> bool:
+    """Whether ``field`` can hold unique fakes: text with room for a tag (and, for an
+    ``email``, for the shortest address around it)."""
+    if not is_text(field) or isinstance(field, models.GenericIPAddressField):
+        return False
+    if field.max_length is None:
+        return True
+    return field.max_length - (_EMAIL_FIXED + 1 if email else 0) >= MIN_TAG_CHARS
 
 
 def _all_emails(values: Sequence[Any]) -> bool:
@@ -290,8 +304,7 @@ def _tagged_text(field: Field | None, values: Pool, where: str) -> Bound:
 def _email(field: Field | None, values: Pool, where: str, unique: bool) -> Bound:
     """Emails, valid and within ``max_length``; unique ones tagged at the local part's end."""
     limit = getattr(field, "max_length", None)
-    # The shortest email: one character, the tag if any, @example.com.
-    fixed = 1 + 1 + len(SHORT_DOMAIN)
+    fixed = _EMAIL_FIXED
     width = 0
     if unique:
         width = TAG_CHARS if limit is None else _tag_width(limit - fixed - 1, where, "an email")

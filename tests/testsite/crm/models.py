@@ -1,6 +1,7 @@
 """A small CRM: fields that look personal by type, by name or only by what they hold,
 and a table of API tokens keyed by their secret."""
 
+from django.contrib.auth.models import User
 from django.db import models
 
 
@@ -24,3 +25,10 @@ class ApiToken(models.Model):
 
     key = models.CharField(max_length=40, primary_key=True)
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="tokens")
+
+
+class Agent(User):
+    """A user of the CRM's own staff: an inheriting model, whose password its parent row
+    holds."""
+
+    team = models.CharField(max_length=30, blank=True)
