@@ -477,9 +477,18 @@ class DjangoStorage(Remote):
         with tempfile.TemporaryFile(prefix="devdata-archive-") as out:
             yield out
             out.seek(0)
+            spare = None
             if self.storage.exists(path) and self.storage.get_available_name(path) != path:
+                # A storage that keeps the old file under its name: the new archive goes
+                # beside it first, so that failing to send it leaves the old one, and the
+                # old one goes only once a copy of the new one is safe.
+                partial = f"{path}.{os.getpid()}{layout.PARTIAL_SUFFIX}"
+                spare = self.storage.save(partial, File(out, name=partial))
                 self.storage.delete(path)
+                out.seek(0)
             saved = self.storage.save(path, File(out, name=path))
+            if spare is not None:
+                self.storage.delete(spare)
         if saved != path:
             raise DataFileError(
                 f"{self.name}: the storage saved the archive as {saved!r}: configure it to "
