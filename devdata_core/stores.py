@@ -16,7 +16,7 @@ import shutil
 import sys
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -195,20 +195,25 @@ def _scratch(kind: str) -> Iterator[str]:
     (anonymised) dataset, which must not pile up."""
     root = Path(tempfile.gettempdir())
     prefix = f"devdata-{kind}-"
-    for stale in root.glob(f"{prefix}*-*"):
-        pid = stale.name[len(prefix) :].partition("-")[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(stale, ignore_errors=True)
+    for stale in _of_killed_runs(root.glob(f"{prefix}*-*"), prefix):
+        shutil.rmtree(stale, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix=f"{prefix}{os.getpid()}-") as scratch:
         yield scratch
 
 
 def _remove_stale(directory: Path, hidden: str) -> None:
     """Remove ``.partial`` archives that killed exports left (their process is gone)."""
-    for path in directory.glob(f"{hidden}.*{layout.PARTIAL_SUFFIX}"):
-        pid = path.name[len(hidden) + 1 : -len(layout.PARTIAL_SUFFIX)]
+    partials = directory.glob(f"{hidden}.*{layout.PARTIAL_SUFFIX}")
+    for stale in _of_killed_runs(partials, f"{hidden}.", layout.PARTIAL_SUFFIX):
+        stale.unlink(missing_ok=True)
+
+
+def _of_killed_runs(paths: Iterable[Path], head: str, tail: str = "") -> Iterator[Path]:
+    """Those of ``paths`` named ``<head><pid>[-...]<tail>`` for a process that is gone."""
+    for path in paths:
+        pid = path.name[len(head) : len(path.name) - len(tail)].partition("-")[0]
         if pid.isdigit() and not _alive(int(pid)):
-            path.unlink(missing_ok=True)
+            yield path
 
 
 def _alive(pid: int) -> bool:
