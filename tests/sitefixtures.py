@@ -94,6 +94,12 @@ def unreachable(vendor: str) -> str | None:
     return None
 
 
+def skip_without_server(vendor: str, reason: str | None) -> None:
+    """Skip the test if ``reason`` says the vendor's server is out of reach (outside CI)."""
+    if reason:
+        pytest.skip(f"{reason}: start it, or point DEVDATA_TEST_{vendor.upper()} at one")
+
+
 def _prepare(vendor: str) -> str | None:
     source = "default" if vendor == "sqlite" else vendor
     if reason := unreachable(vendor):
@@ -107,9 +113,7 @@ def _prepare(vendor: str) -> str | None:
 
 @pytest.fixture
 def site(vendor: str, production_databases, tmp_path, settings) -> Site:
-    reason = production_databases(vendor)
-    if reason:
-        pytest.skip(f"{reason}: start it, or point DEVDATA_TEST_{vendor.upper()} at one")
+    skip_without_server(vendor, production_databases(vendor))
     site = Site(vendor, tmp_path / "export", settings)
     site.flush_production()
     return site

@@ -24,7 +24,7 @@ from django.db import connections
 from devdata_core import databases
 from devdata_core.errors import DevdataError
 from devdata_core.testing import load_export
-from sitefixtures import unreachable
+from sitefixtures import skip_without_server, unreachable
 from sitetools import Site
 from testsite.polls.models import Question
 
@@ -91,8 +91,7 @@ class Project:
 @pytest.fixture
 def project(vendor: str, tmp_path: Path, _database_access) -> Iterator[Project]:
     """The fixture project with production migrated, filled and exported to its tests/data."""
-    if reason := unreachable(vendor):
-        pytest.skip(f"{reason}: start it, or point DEVDATA_TEST_{vendor.upper()} at one")
+    skip_without_server(vendor, unreachable(vendor))
     root = shutil.copytree(FIXTURE_PROJECT, tmp_path / "project", ignore=IGNORED)
     project = Project(root, vendor)
     project.create_database()
