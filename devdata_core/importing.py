@@ -323,15 +323,15 @@ def _running(run: ImportRun) -> Iterator[ImportRun]:
 
 
 def verify_export(
-    src: Path, plan: ExportPlan, database: str, reporter: Reporter
+    src: Path, plan: ExportPlan, database: str, reporter: Reporter, hashed: bool = False
 ) -> tuple[manifest.Manifest | None, dict[Path, int]]:
     """Everything the import checks before it touches a database; raises on the first fault.
 
     Returns the export's manifest (``None`` for an export without one, after a warning)
     and the rows of each file it will load. Values are checked against ``database``'s
-    columns without connecting to it.
+    columns without connecting to it. ``hashed``: see :func:`.manifest.verify`.
     """
-    verified = manifest.verify(src, reporter.warn)
+    verified = manifest.verify(src, reporter.warn, hashed)
     rows_in_file = check_export(src, plan, database)
     manifest.warn_unread(src, verified, rows_in_file, reporter.warn)
     for extra in plan.settings.extra_strategies:
@@ -348,17 +348,19 @@ def run_import(
     reporter: Reporter,
     schema_mode: schema.SchemaMode = "migrations",
     confirm: Callable[[], None] = lambda: None,
+    hashed: bool = False,
 ) -> RunSummary:
     """Check the export at ``src``, reset ``database`` with ``reset`` and load the export.
 
     ``confirm`` is called after the export checks out and the import lock is taken,
     before anything is destroyed; it raises to abort. The reset mode's ``prepared``
     wraps schema and load: a mode may build them beside the old database and swap.
+    ``hashed``: see :func:`.manifest.verify`.
     """
     plan = export_plan(settings)
     # No export swaps ``src`` between its verification and the end of its load.
     with staging.reading(src):
-        _, rows_in_file = verify_export(src, plan, database, reporter)
+        _, rows_in_file = verify_export(src, plan, database, reporter, hashed)
         source_state = schema.read_migration_state(src)
         with locks.one_import_at_a_time(database):
             confirm()

@@ -71,6 +71,7 @@ class Reporter:
         self.verbosity = verbosity
         self.style = style
         self._bar: tqdm | None = None
+        self._renames: dict[str, str] = {}
 
     def info(self, message: str) -> None:
         if self.verbosity >= 1:
@@ -88,10 +89,25 @@ class Reporter:
         if self.verbosity >= 1:
             self._write(self.stdout, self.style.SUCCESS(message))
 
+    @contextmanager
+    def renaming(self, local: str, shown: str) -> Iterator[None]:
+        """Messages name ``local`` (where an archive was unpacked, say) as ``shown``."""
+        self._renames[local] = shown
+        try:
+            yield
+        finally:
+            del self._renames[local]
+
+    def shown(self, message: str) -> str:
+        """``message`` with the paths :meth:`renaming` names replaced."""
+        for local, shown in self._renames.items():
+            message = message.replace(local, shown)
+        return message
+
     def _write(self, stream: Any, message: str) -> None:
         if self._bar is not None:
             self._bar.clear()
-        stream.write(message)
+        stream.write(self.shown(message))
         if self._bar is not None:
             self._bar.refresh()
 

@@ -29,6 +29,7 @@ from django.core.files.storage import InvalidStorageError, storages
 from . import archives, files, layout
 from .archives import Format
 from .errors import ConfigError, DataFileError, DevdataError, describe
+from .reporting import Reporter
 
 #: The format of an archive streamed to stdout when ``--format`` does not say.
 STREAM_FORMAT: Format = "tar.gz"
@@ -52,6 +53,9 @@ class Store(ABC):
     rewritable = False
     #: Whether the export is written to stdout, which must then carry nothing else.
     uses_stdout = False
+    #: Whether :meth:`reading` has checked every file's checksum against the manifest
+    #: into a directory no one else may write, so the import need not hash them again.
+    verifies = False
 
     @abstractmethod
     def writing(self) -> AbstractContextManager[Path]:
@@ -64,11 +68,13 @@ class Store(ABC):
         are checked against its manifest before the block starts."""
 
     @contextmanager
-    def naming(self, local: Path) -> Iterator[None]:
-        """Errors that name files in ``local`` (where an archive was unpacked) name them
-        inside the archive instead: ``shop.tar.gz/polls.Choice/all.jsonl:17: ...``."""
+    def naming(self, local: Path, reporter: Reporter) -> Iterator[None]:
+        """Errors and messages that name files in ``local`` (where an archive was
+        unpacked) name them inside the archive instead:
+        ``shop.tar.gz/polls.Choice/all.jsonl:17: ...``."""
         try:
-            yield
+            with reporter.renaming(str(local), self.name):
+                yield
         except DevdataError as exc:
             message = str(exc)
             if str(local) not in message:
@@ -97,6 +103,8 @@ class Directory(Store):
 class Archive(Store):
     """An export as one archive, staged in a local temporary directory (as large as the
     export unpacked) on either side."""
+
+    verifies = True
 
     def __init__(self, name: str, fmt: Format | None) -> None:
         self.name = name

@@ -71,8 +71,11 @@ def load_export(src: str | os.PathLike[str], database: str = DEFAULT_DB_ALIAS) -
             f"database {database!r} is not in DATABASES; choose one of: {', '.join(connections)}"
         )
     reporter = _WarningReporter()
-    with stores.open_store(os.fspath(src), warn=reporter.warn).reading() as local:
-        summary = run_import(database, local, load_settings(), _IntoTestDatabase(), reporter)
+    store = stores.open_store(os.fspath(src), warn=reporter.warn)
+    with store.reading() as local, store.naming(local, reporter):
+        summary = run_import(
+            database, local, load_settings(), _IntoTestDatabase(), reporter, hashed=store.verifies
+        )
     connection = connections[database]
     if hasattr(connection, "_test_serialized_contents"):
         # What tests with serialized_rollback start from was read when the test database
@@ -117,7 +120,7 @@ class _WarningReporter(Reporter):
         super().__init__(sys.stdout, sys.stderr, 0, no_style())
 
     def warn(self, message: str) -> None:
-        warnings.warn(f"devdata export: {message}", stacklevel=2)
+        warnings.warn(f"devdata export: {self.shown(message)}", stacklevel=2)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import tarfile
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from django.core.management.base import CommandError
 from django.db import connections
 from test_manifest import NOON, make_polls
 
+from devdata_queryset import ExactQuerySetStrategy, QuerySetStrategy
 from sitefixtures import OLD_DEV_QUESTIONS, dev_questions
 from sitetools import cli_environ
 from testsite.polls.models import Choice, Question
@@ -644,6 +646,33 @@ def test_a_bad_line_in_an_archive_is_named_inside_the_archive(dev_with_old_rows,
     )
     connections.close_all()
     assert dev_questions(site) == OLD_DEV_QUESTIONS
+
+
+@pytest.mark.databases_only("sqlite")
+def test_a_warning_names_a_member_inside_the_archive(site, tmp_path):
+    make_polls(site, choices=0)
+    site.configure(
+        DEVDATA_STRATEGIES={
+            "polls.Question": [
+                ExactQuerySetStrategy(name="first", pks=[1]),
+                QuerySetStrategy(name="rest"),
+            ]
+        }
+    )
+    archive = tmp_path / "shop.tar.zst"
+    export_to(site, archive)
+    site.configure(
+        DEVDATA_STRATEGIES={"polls.Question": [ExactQuerySetStrategy(name="first", pks=[1])]}
+    )
+
+    output = import_from(site, archive)
+
+    assert (
+        f"Warning: {archive}/polls.Question/rest.jsonl is not imported: no strategy in "
+        "DEVDATA_STRATEGIES reads it\n" in output.stderr
+    )
+    assert tempfile.gettempdir() not in output.stderr.replace(str(archive), "")
+    assert site.pks(Question) == {1}
 
 
 # Extraction fails before any database is reached: one vendor shows the dev database kept.

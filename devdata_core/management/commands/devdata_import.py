@@ -100,8 +100,8 @@ class Command(DevdataCommand):
         store = stores.open_store(src, warn=reporter.warn, storage=storage)
         if check:
             # Touches no database: system checks may query one, so they are left out.
-            with store.reading() as local, store.naming(local):
-                self.check_export(local, store.name, settings, database, reporter)
+            with store.reading() as local, store.naming(local, reporter):
+                self.check_export(local, store, settings, database, reporter)
             return
         if isinstance(store, stores.Pipe) and interactive:
             raise ConfigError(
@@ -121,23 +121,38 @@ class Command(DevdataCommand):
             if interactive and mode.destructive:
                 self.confirm(mode, database)
 
-        with store.reading() as local, store.naming(local):
+        with store.reading() as local, store.naming(local, reporter):
             if isinstance(store, stores.Remote) and store.prefix:
                 reporter.info(f"Importing {store.name}, the newest export under {store.shown}")
             summary = run_import(
-                database, local, settings, mode, reporter, schema_mode=schema, confirm=confirm
+                database,
+                local,
+                settings,
+                mode,
+                reporter,
+                schema_mode=schema,
+                confirm=confirm,
+                hashed=store.verifies,
             )
         if not checked:
             self.check_after_import(reporter)
         reporter.success(summary.line(f"into {databases.describe(database)}"))
 
     def check_export(
-        self, src: Path, shown: str, settings: DevdataSettings, database: str, reporter: Reporter
+        self,
+        src: Path,
+        store: stores.Store,
+        settings: DevdataSettings,
+        database: str,
+        reporter: Reporter,
     ) -> None:
-        """Read and verify the export as an import would before its reset, and stop there;
-        ``shown`` names it for the user (``src`` may be where an archive was unpacked)."""
+        """Read and verify the export as an import would before its reset, and stop there
+        (``src`` is where ``store`` is read, an archive's unpacked directory, say)."""
+        shown = store.name
         with staging.reading(src):
-            verified, rows = verify_export(src, export_plan(settings), database, reporter)
+            verified, rows = verify_export(
+                src, export_plan(settings), database, reporter, store.verifies
+            )
         files = f"{len(rows):,} data file{'' if len(rows) == 1 else 's'}"
         total = f"{sum(rows.values()):,} rows"
         if verified is None:
