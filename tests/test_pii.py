@@ -21,7 +21,7 @@ from django.utils import timezone
 from test_export_files import snapshot
 
 from devdata_core import hookimpl
-from devdata_core.anonymisation.detection import suggest
+from devdata_core.anonymisation.detection import NameDetector, personal_names, suggest
 from devdata_core.anonymisers import const, keep
 from devdata_core.checks import check_personal_fields
 from devdata_core.errors import ConfigError, DevdataError
@@ -163,6 +163,29 @@ def test_a_plugin_adds_detectors(site):
 )
 def test_suggestions_are_anonymisers_the_field_can_take(field, generator, suggested):
     assert suggest(field, generator) == suggested
+
+
+def named(name, field):
+    field.set_attributes_from_name(name)
+    return field
+
+
+@pytest.mark.parametrize(
+    ("name", "found"),
+    [
+        ("mobile", "named like a phone number ('mobile')"),
+        ("customer_email", "named like an email address ('customer_email')"),
+        ("mobile_app_version", None),
+        ("email_type", None),
+        ("phone_status", None),
+    ],
+)
+def test_a_name_that_describes_a_personal_value_is_not_one(name, found):
+    detect = NameDetector(personal_names())
+
+    suspicion = detect(named(name, models.CharField(max_length=40)))
+
+    assert (suspicion and suspicion.why) == found
 
 
 @pytest.mark.databases_only("sqlite")

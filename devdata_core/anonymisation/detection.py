@@ -162,6 +162,14 @@ SECRET_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 #: Field names that are a secret only as the whole name (``key``, not ``sort_key``).
 SECRET_WHOLE_NAMES = frozenset({"key"})
+#: Last words of a name that describe a personal value rather than hold it:
+#: ``mobile_app_version``, ``email_type``, ``phone_verified``.
+DESCRIBING_WORDS = frozenset(
+    {
+        "version", "type", "kind", "status", "state", "format", "provider", "count",
+        "verified", "confirmed", "enabled", "visible", "visibility", "consent", "template",
+    }
+)  # fmt: skip
 
 #: Generators whose field types may hold them, beside text: dates, numbers.
 _DATES = frozenset({"date_of_birth"})
@@ -329,6 +337,8 @@ class NameDetector:
             )
         ):
             return Suspicion(f"named like a login secret ({field.name!r})", "sha1", True)
+        if parts and parts[-1] in DESCRIBING_WORDS:
+            return None
         for entry, generator, what in self.entries:
             if _fits(field, generator) and _contains(parts, entry):
                 return Suspicion(f"named like {what} ({field.name!r})", generator)
