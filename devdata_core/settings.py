@@ -108,8 +108,10 @@ class DevdataSettings:
         own: an inheriting model's parent holds the password); none under
         ``DEVDATA_PASSWORDS = "keep"``."""
         concrete = model._meta.concrete_model
-        names = {f.name for f in exported_fields(concrete)}
-        replacements = self.passwords.anonymisers_for(concrete, self.anonymisation_key)
+        return self._credential_anonymisers(concrete, {f.name for f in exported_fields(concrete)})
+
+    def _credential_anonymisers(self, model: type[Model], names: set[str]) -> dict[str, Anonymiser]:
+        replacements = self.passwords.anonymisers_for(model, self.anonymisation_key)
         return {name: a for name, a in replacements.items() if name in names}
 
     def anonymisers_for(self, model: type[Model]) -> dict[str, Anonymiser]:
@@ -118,7 +120,7 @@ class DevdataSettings:
         scoped to the model, which win."""
         concrete = model._meta.concrete_model
         names = {f.name for f in exported_fields(concrete)}
-        chosen = self.credential_anonymisers_for(concrete)
+        chosen = self._credential_anonymisers(concrete, names)
         chosen.update((n, a) for n, a in self.field_anonymisers.items() if n in names)
         chosen.update(self.model_anonymisers.get(concrete, {}))
         return chosen
