@@ -6,15 +6,14 @@ a default, or not enforced by the source). Keys of written rows are held in comp
 :class:`KeySet`\\ s, not whole rows; rows stream from the database in chunks.
 References that cannot be checked when a row is written (self-references and the edges
 that break cycles, see :mod:`devdata_core.graph`, and references to models that may
-still gain rows, through pulls or inheritance) are checked once the export is complete,
-and rows that fail them are rewritten by their rule or pruned from the files, cascading
-to the rows that referenced them: no row is dropped for a row the export brings later.
+still gain rows, through pulls or inheritance) are checked once the export is complete
+(:mod:`devdata_core.pruning`): no row is dropped for a row the export brings later.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -26,9 +25,20 @@ from typing import Any, TextIO
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.db.models import F, Field, Model, Q, QuerySet
+from django.db.models import F, Model, Q, QuerySet
 
-from . import databases, derived, layout, manifest, plugins, rules, schema, snapshot, staging
+from . import (
+    databases,
+    derived,
+    layout,
+    manifest,
+    plugins,
+    pruning,
+    rules,
+    schema,
+    snapshot,
+    staging,
+)
 from .anonymisation import audit
 from .anonymisation.apply import Anonymisation
 from .anonymisation.keyed import key_id
@@ -44,11 +54,14 @@ from .references import DerivedReference
 from .reporting import Progress, Reporter, RunSummary
 from .serialization import (
     NaturalKeys,
-    Row,
     RowSerializer,
     Values,
+    column_values,
     encode,
+    field_by_attname,
+    field_name,
     read_rows,
+    serialised,
     stored_fields,
 )
 from .settings import DevdataSettings, model_label
@@ -197,7 +210,7 @@ class ExportRun:
         key = (model, attname or model._meta.pk.attname)
         if key not in self._keys:
             if model in self.models:
-                self._keys[key] = KeySet(_field(model, key[1]))
+                self._keys[key] = KeySet(field_by_attname(model, key[1]))
             else:
                 self._keys[key] = keys_from_files(self.dest, model, key[1])
         return self._keys[key]
@@ -601,309 +614,31 @@ class ExportRun:
         """
         rows = 0
         key_sets = [
-            (self.keyset(model, name), _field_name(model, name)) for name in self.key_fields(model)
+            (self.keyset(model, name), field_name(model, name)) for name in self.key_fields(model)
         ]
         pulls = []
         if rules is not None:
             by_attname = {ref.attname: ref for ref in self.graph.references.get(model, ())}
             pulls = [
-                (_field_name(model, attname), by_attname[attname].field, keys, request)
+                (field_name(model, attname), by_attname[attname].field, keys, request)
                 for attname, keys, request in rules.pulls
             ]
         for _, row in read_rows(path, model):
             rows += 1
             for keys, name in key_sets:
-                keys.add_serialised([_serialised(row, name)])
+                keys.add_serialised([serialised(row, name)])
             for name, field, keys, request in pulls:
-                value = _serialised(row, name)
+                value = serialised(row, name)
                 if value is not None and (value := field.to_python(value)) not in keys:
                     request.add(value)
         for follow in rules.following if rules is not None else ():
             resolution = derived.Resolution(
                 self.database, [(tuple(range(len(follow.reference.columns))), follow)]
             )
-            for _, values in _column_values(path, model, follow.reference.columns):
+            for _, values in column_values(path, model, follow.reference.columns):
                 resolution.add(values)
             resolution.finish()
         return rows
-
-    # Pruning ----------------------------------------------------------------------
-
-    def prune(self) -> None:
-        """Drop rows that reference rows the export does not hold, cascading.
-
-        Deferred and pulled references, and generic foreign keys, are checked here for
-        rows whose targets were not known when they were written. So are the files this
-        run did not write (those of models it does not take, ``devdata_export dest
-        app.Model``, and those it kept, ``--no-update``) that reference its models: their
-        rows may reference rows that this run no longer exports.
-        """
-        queue: deque[type[Model]] = deque()
-
-        def enqueue(model: type[Model]) -> None:
-            if model not in queue:
-                queue.append(model)
-
-        for ref, values in self.pending.items():
-            if ref.model in self.models and any(
-                v not in self.keyset(ref.target, ref.target_field) for v in values
-            ):
-                enqueue(ref.model)
-        for gref, pointed in self.generic_pending.items():
-            if any(object_id not in self.keyset(target) for target, object_id in pointed):
-                enqueue(gref.model)
-        for dref, waiting in self.derived_pending.items():
-            target = dref.target._meta.concrete_model
-            if any(key not in self.keyset(target, dref.target_field) for key in waiting):
-                enqueue(dref.model._meta.concrete_model)
-        taken = set(self.models)
-        for model in self.models:
-            for ref in self.graph.referencing(model):
-                if ref.model not in taken or ref.model in self.kept:
-                    enqueue(ref.model)
-        dropped: Counter[type[Model]] = Counter()
-        unneeded: Counter[type[Model]] = Counter()
-
-        def removed_from(model: type[Model]) -> None:
-            for ref in self.graph.referencing(model):
-                enqueue(ref.model)
-            for other, grefs in self.plan.generic.items():
-                if grefs:
-                    enqueue(other)
-            for other, drefs in self.plan.derived.items():
-                if any(d.target._meta.concrete_model is model for d in drefs):
-                    enqueue(other)
-
-        while queue:
-            pruned = False
-            while queue:
-                model = queue.popleft()
-                removed = self._prune_model(model)
-                if removed:
-                    pruned = True
-                    dropped[model] += removed
-                    removed_from(model)
-            if not pruned:
-                break
-            # Rows pulled in by rows dropped since go too, and what referenced them in turn.
-            for model, removed in self._drop_unneeded_pulls().items():
-                unneeded[model] += removed
-                removed_from(model)
-        for model, removed in unneeded.items():
-            self.summary.add(model_label(model), -removed)
-            self.reporter.info(
-                f"{model_label(model)}: dropped {removed:,} pulled rows that only dropped rows "
-                "referenced"
-            )
-        for model, removed in dropped.items():
-            label = model_label(model)
-            if model in taken:
-                self.summary.add(label, -removed)
-            if model in taken and model not in self.kept:
-                self.reporter.info(
-                    f"{label}: dropped {removed:,} rows whose references were not exported"
-                )
-            else:
-                self.reporter.info(
-                    f"{label}: dropped {removed:,} rows of the existing export that referenced "
-                    "rows no longer exported"
-                )
-
-    def files(self, model: type[Model]) -> list[tuple[Path, Path, Strategy | None]]:
-        """The export files of ``model``: (file to read, file to write it back to, the
-        strategy that wrote it or ``None`` for pulled rows)."""
-        label = model_label(model)
-        found: list[tuple[Path, Path, Strategy | None]] = []
-        for strategy in self.settings.strategies.get(model, []):
-            if isinstance(strategy, Exportable):
-                path = strategy.existing_data_file(self.dest, label)
-                if path is not None:
-                    found.append((path, strategy.data_file(self.dest, label), strategy))
-        pulled = pulled_file(self.dest, label)
-        if pulled.is_file():
-            found.append((pulled, pulled, None))
-        return found
-
-    def _prune_model(self, model: type[Model]) -> int:
-        """Apply the rules of ``model``'s rows that reference rows the export does not hold:
-        rewrite them with NULL or a default, or drop them."""
-        generic = self.plan.generic.get(model, [])
-
-        def pointed(row: Row, gref: GenericReference) -> tuple[type[Model] | None, Any] | None:
-            """What a generic reference of ``row`` points at, ``None`` if null; the model is
-            ``None`` for a content type unknown to this project."""
-            content_type = row["fields"].get(gref.ct_name)
-            object_id = row["fields"].get(gref.fk_name)
-            if content_type is None or object_id is None:
-                return None
-            target = self.content_type_model(content_type)
-            try:
-                return target, target._meta.pk.to_python(object_id) if target else object_id
-            except ValidationError:
-                return None, object_id
-
-        def left_out(path: Path) -> set[tuple[type[Model] | None, Any]]:
-            """The objects the file's generic references point at that the export does not
-            hold, and whose rows therefore go: all of them for a sampled target (or one of
-            an unknown content type); for a target exported whole, those the source holds
-            (the export dropped them since), not those production does not have either."""
-            missing: dict[type[Model] | None, set[Any]] = {}
-            for _, row in read_rows(path, model) if generic else ():
-                for gref in generic:
-                    found = pointed(row, gref)
-                    if found is not None and (
-                        found[0] is None or found[1] not in self.keyset(found[0])
-                    ):
-                        missing.setdefault(found[0], set()).add(found[1])
-            return {
-                (target, key)
-                for target, keys in missing.items()
-                for key in (
-                    derived.held_by_source(target, target._meta.pk.attname, self.database, keys)
-                    if target in self.complete
-                    else keys
-                )
-            }
-
-        removed_total = 0
-        for path, target, strategy in self.files(model):
-            refs = [
-                (
-                    _field_name(model, ref.attname),
-                    ref,
-                    self.keyset(ref.target, ref.target_field),
-                    rule,
-                )
-                for ref in self.graph.references.get(model, ())
-                if (rule := self.rule(ref, strategy)).action != "keep"
-            ]
-
-            gone = left_out(path)
-
-            def settle(
-                row: Row, refs: list = refs, gone: set = gone
-            ) -> tuple[bool, list[tuple[Reference, str]]]:
-                """Rewrite ``row`` by the rules of its missing references: whether it stays,
-                and what each rule did."""
-                done: list[tuple[Reference, str]] = []
-                for name, ref, keys, rule in refs:
-                    value = _serialised(row, name)
-                    if value is None or ref.field.to_python(value) in keys:
-                        continue
-                    value = rule.apply(keys)
-                    if value is rules.DROP:
-                        return False, [(ref, "drop")]
-                    row["fields"][name] = None if value is None else _as_exported(value)
-                    done.append((ref, rule.action))
-                if any(pointed(row, gref) in gone for gref in generic):
-                    return False, []
-                return True, done
-
-            # Rows whose derived references point at rows the export does not hold.
-            failed: set[int] = set()
-            for dref in self.plan.derived.get(model, []):
-                keys = self.keyset(dref.target, dref.target_field)
-                values = _column_values(path, model, dref.columns)
-                failed |= derived.failing(dref, self.database, values, keys)
-
-            def stays(number: int, row: Row, failed: set[int] = failed) -> bool:
-                return number not in failed and settle(row)[0]
-
-            # Read first: a file with nothing to change is left as it is.
-            removed, changes = [], Counter()
-            for number, row in read_rows(path, model):
-                if number in failed:
-                    removed.append(row)
-                    continue
-                kept, done = settle(row)
-                if not kept:
-                    removed.append(row)
-                changes.update(done)
-            if not changes and not removed:
-                continue
-            self.affected.update(changes)
-            self._write_back(model, path, target, stays, removed)
-            removed_total += len(removed)
-        return removed_total
-
-    def _write_back(
-        self,
-        model: type[Model],
-        path: Path,
-        target: Path,
-        keep: Callable[[int, Row], bool],
-        removed: Sequence[Row],
-    ) -> None:
-        """Write the rows of ``path`` that ``keep`` keeps (given line number and row, which
-        it may rewrite) to ``target``, and forget the keys of the ``removed`` ones."""
-        with atomic_writer(target) as out:
-            for number, row in read_rows(path, model):
-                if keep(number, row):
-                    out.write(encode(row))
-        if path != target:
-            path.unlink()
-        for row in removed:
-            for name in self.key_fields(model):
-                keys = self.keyset(model, name)
-                keys.discard(keys.field.to_python(_serialised(row, _field_name(model, name))))
-
-    def _drop_unneeded_pulls(self) -> dict[type[Model], int]:
-        """Drop pulled rows that no exported row brings any more: those that rows dropped
-        since pulled in. Returns how many rows of each model went."""
-        label = {m: model_label(m) for m in self.models}
-        pulled = {m for m in self.models if pulled_file(self.dest, label[m]).is_file()}
-        if not pulled:
-            return {}
-        wanted: dict[tuple[type[Model], str], set[Any]] = {}
-        for model in self.models:
-            for path, _, source in self.files(model):
-                refs = [
-                    (_field_name(model, ref.attname), ref)
-                    for ref in self.plan.pulls(model, source)
-                    if ref.target in pulled
-                ]
-                children = [ref.model for ref in self.plan.children(model) if ref.model in pulled]
-                for dref in self.plan.derived.get(model, []):
-                    target = dref.target._meta.concrete_model
-                    if dref.rule == "pull" and target in pulled:
-                        values = (
-                            columns for _, columns in _column_values(path, model, dref.columns)
-                        )
-                        for targets in derived.resolved(dref, self.database, list(values)):
-                            wanted.setdefault((target, dref.target_field), set()).update(targets)
-                if not refs and not children:
-                    continue
-                for _, row in read_rows(path, model):
-                    for name, ref in refs:
-                        if (value := _serialised(row, name)) is not None:
-                            wanted.setdefault((ref.target, ref.target_field), set()).add(
-                                ref.field.to_python(value)
-                            )
-                    for child in children:
-                        wanted.setdefault((child, child._meta.pk.attname), set()).add(
-                            model._meta.pk.to_python(row["pk"])
-                        )
-        result = {}
-        for model in pulled:
-            asks = [
-                (_field_name(model, attname), _field(model, attname), values)
-                for (target, attname), values in wanted.items()
-                if target is model
-            ]
-
-            def needed(number: int, row: Row, asks: list = asks) -> bool:
-                return any(
-                    (value := _serialised(row, name)) is not None
-                    and field.to_python(value) in values
-                    for name, field, values in asks
-                )
-
-            path = pulled_file(self.dest, label[model])
-            removed = [row for number, row in read_rows(path, model) if not needed(number, row)]
-            if removed:
-                self._write_back(model, path, path, needed, removed)
-                result[model] = len(removed)
-        return result
 
 
 class PulledFiles:
@@ -956,44 +691,16 @@ def _chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield values[start : start + size]
 
 
-def _field(model: type[Model], attname: str) -> Field:
-    return next(f for f in model._meta.concrete_fields if f.attname == attname)
-
-
-def _field_name(model: type[Model], attname: str) -> str:
-    """The name under which a field's value is serialised (``pk`` for the primary key)."""
-    return "pk" if attname == model._meta.pk.attname else _field(model, attname).name
-
-
-def _as_exported(value: Any) -> Any:
-    """A key as an export row holds it: numbers and strings as they are, others as text."""
-    return value if isinstance(value, (int, str)) else str(value)
-
-
-def _serialised(row: Row, name: str) -> Any:
-    """The value of field ``name`` (or ``pk``) in an export row."""
-    return row["pk"] if name == "pk" else row["fields"].get(name)
-
-
-def _column_values(
-    path: Path, model: type[Model], columns: Sequence[str]
-) -> Iterator[tuple[int, Values]]:
-    """``(line number, values of columns)`` for the rows of an export file."""
-    fields = [(_field_name(model, c), _field(model, c).to_python) for c in columns]
-    for number, row in read_rows(path, model):
-        yield number, tuple(convert(_serialised(row, name)) for name, convert in fields)
-
-
 def keys_from_files(dest: Path, model: type[Model], attname: str | None = None) -> KeySet:
     """The keys of ``model`` in the export at ``dest``, read from its files."""
     model = model._meta.concrete_model
     attname = attname or model._meta.pk.attname
-    name = _field_name(model, attname)
-    keys = KeySet(_field(model, attname))
+    name = field_name(model, attname)
+    keys = KeySet(field_by_attname(model, attname))
     directory = Path(dest) / model_label(model)
     for path in sorted(directory.glob("*.json*")) if directory.is_dir() else ():
         if path.suffix in (".json", ".jsonl"):
-            keys.add_serialised(_serialised(row, name) for _, row in read_rows(path, model))
+            keys.add_serialised(serialised(row, name) for _, row in read_rows(path, model))
     return keys
 
 
@@ -1085,7 +792,7 @@ def export(
                             run.log,
                         )
                 run.pulled_files.close()
-                run.prune()
+                pruning.prune(run)
                 summary = run.summary.finish()
                 summary.affected = {
                     (str(ref), action): rows for (ref, action), rows in run.affected.items()

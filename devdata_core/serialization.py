@@ -383,3 +383,34 @@ def deserialize(
             yield deserialized
     except base.DeserializationError as exc:
         raise DataFileError(f"{path}:{position['line']}: {exc}") from None
+
+
+# Values in export rows -------------------------------------------------------------
+
+
+def field_by_attname(model: type[Model], attname: str) -> Field:
+    return next(f for f in model._meta.concrete_fields if f.attname == attname)
+
+
+def field_name(model: type[Model], attname: str) -> str:
+    """The name under which a field's value is serialised (``pk`` for the primary key)."""
+    return "pk" if attname == model._meta.pk.attname else field_by_attname(model, attname).name
+
+
+def as_exported(value: Any) -> Any:
+    """A key as an export row holds it: numbers and strings as they are, others as text."""
+    return value if isinstance(value, (int, str)) else str(value)
+
+
+def serialised(row: Row, name: str) -> Any:
+    """The value of field ``name`` (or ``pk``) in an export row."""
+    return row["pk"] if name == "pk" else row["fields"].get(name)
+
+
+def column_values(
+    path: Path, model: type[Model], columns: Sequence[str]
+) -> Iterator[tuple[int, Values]]:
+    """``(line number, values of columns)`` for the rows of an export file."""
+    fields = [(field_name(model, c), field_by_attname(model, c).to_python) for c in columns]
+    for number, row in read_rows(path, model):
+        yield number, tuple(convert(serialised(row, name)) for name, convert in fields)
