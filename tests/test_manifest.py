@@ -399,7 +399,9 @@ def test_an_export_refuses_to_replace_a_directory_that_is_not_an_export(site):
     assert [p.name for p in site.export_dir.iterdir()] == ["settings.py"]
 
 
-def test_a_listed_file_no_strategy_reads_is_named_on_import(site):
+def export_a_strategy_then_drop_it(site, export):
+    """Export questions with two strategies (``first``, ``rest``), then configure only
+    ``first``, as a project that removed a strategy since the export."""
     make_polls(site, choices=0)
     site.configure(
         DEVDATA_STRATEGIES={
@@ -409,10 +411,14 @@ def test_a_listed_file_no_strategy_reads_is_named_on_import(site):
             ]
         }
     )
-    site.export()
+    export()
     site.configure(
         DEVDATA_STRATEGIES={"polls.Question": [ExactQuerySetStrategy(name="first", pks=[1])]}
     )
+
+
+def test_a_listed_file_no_strategy_reads_is_named_on_import(site):
+    export_a_strategy_then_drop_it(site, site.export)
 
     output = site.import_()
 

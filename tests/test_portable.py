@@ -22,9 +22,8 @@ from pathlib import Path
 import pytest
 from django.core.management.base import CommandError
 from django.db import connections
-from test_manifest import NOON, make_polls
+from test_manifest import NOON, export_a_strategy_then_drop_it, make_polls
 
-from devdata_queryset import ExactQuerySetStrategy, QuerySetStrategy
 from sitefixtures import OLD_DEV_QUESTIONS, dev_questions
 from sitetools import cli_environ
 from testsite.polls.models import Choice, Question
@@ -650,20 +649,8 @@ def test_a_bad_line_in_an_archive_is_named_inside_the_archive(dev_with_old_rows,
 
 @pytest.mark.databases_only("sqlite")
 def test_a_warning_names_a_member_inside_the_archive(site, tmp_path):
-    make_polls(site, choices=0)
-    site.configure(
-        DEVDATA_STRATEGIES={
-            "polls.Question": [
-                ExactQuerySetStrategy(name="first", pks=[1]),
-                QuerySetStrategy(name="rest"),
-            ]
-        }
-    )
     archive = tmp_path / "shop.tar.zst"
-    export_to(site, archive)
-    site.configure(
-        DEVDATA_STRATEGIES={"polls.Question": [ExactQuerySetStrategy(name="first", pks=[1])]}
-    )
+    export_a_strategy_then_drop_it(site, lambda: export_to(site, archive))
 
     output = import_from(site, archive)
 
