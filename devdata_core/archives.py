@@ -16,8 +16,10 @@ import gzip
 import hashlib
 import io
 import os
+import re
 import tarfile
 import time
+import unicodedata
 import zlib
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -43,6 +45,38 @@ _CHUNK = 1 << 20
 #: A manifest larger than this is not one devdata wrote.
 _MANIFEST_LIMIT = 64 << 20
 _FAULTS = (tarfile.TarError, EOFError, OSError, zlib.error, ValueError)
+#: Extended headers (PAX records, GNU long names) larger than this are not devdata's:
+#: tarfile reads one whole before returning its member, and some Python releases parse
+#: large ones in quadratic time (CVE-2024-6232).
+_HEADER_LIMIT = 4096
+_EXTENDED_HEADERS = (
+    tarfile.XHDTYPE,
+    tarfile.SOLARIS_XHDTYPE,
+    tarfile.GNUTYPE_LONGNAME,
+    tarfile.GNUTYPE_LONGLINK,
+)
+#: Zero bytes a tar writer may leave after the end-of-archive blocks (record padding).
+_PADDING_LIMIT = 2 * tarfile.RECORDSIZE
+#: Characters no member name of an export holds: a terminal would act on them in messages.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NOT_OURS = "it was not written by devdata_export: do not import it; nothing was changed"
+
+
+class _Refused(Exception):
+    """A tar header devdata_export never writes, refused before tarfile reads it."""
+
+
+class _Header(tarfile.TarInfo):
+    """Member headers, refused before they are read where devdata_export never writes them:
+    global PAX headers, sparse members, and extended headers past :data:`_HEADER_LIMIT`."""
+
+    def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+        kind = self.type
+        if kind in (tarfile.XGLTYPE, tarfile.GNUTYPE_SPARSE) or (
+            kind in _EXTENDED_HEADERS and self.size > _HEADER_LIMIT
+        ):
+            raise _Refused(f"a tar header of type {kind!r} ({self.size:,} bytes)")
+        return super()._proc_member(tarfile_)  # type: ignore[misc]
 
 
 def format_of(name: str) -> Format | None:
@@ -150,6 +184,8 @@ def _faults(where: str, fmt: Format) -> Iterator[None]:
         yield
     except DataFileError:
         raise
+    except _Refused as exc:
+        raise DataFileError(f"{where}: {exc}; {_NOT_OURS}") from None
     except faults as exc:
         raise DataFileError(
             f"{where} is not a complete .{fmt} archive ({describe(exc)}): it is truncated or "
@@ -166,7 +202,7 @@ def unpack(raw: IO[bytes], fmt: Format, into: Path, where: str) -> manifest.Mani
     """
     with _faults(where, fmt), ExitStack() as stack:
         stream = stack.enter_context(_decompressing(raw, fmt))
-        tar = stack.enter_context(tarfile.open(fileobj=stream, mode="r|"))
+        tar = stack.enter_context(tarfile.open(fileobj=stream, mode="r|", tarinfo=_Header))
         members = iter(tar)
         first = next(members, None)
         if first is None or first.name != layout.MANIFEST or not first.isreg():
@@ -189,6 +225,11 @@ def unpack(raw: IO[bytes], fmt: Format, into: Path, where: str) -> manifest.Mani
         for member in members:
             entry = _admit(member, expected, seen, where)
             _copy(tar, member, entry, into, where)
+        folded = {unicodedata.normalize("NFC", name).casefold() for name in seen}
+        if len(folded) != len(seen):
+            raise DataFileError(
+                f"{where}: two members differ only in case or Unicode form; {_NOT_OURS}"
+            )
         missing = [name for name in expected if name not in seen]
         if missing:
             raise DataFileError(
@@ -196,9 +237,11 @@ def unpack(raw: IO[bytes], fmt: Format, into: Path, where: str) -> manifest.Mani
                 "or incomplete; export it again; nothing was changed"
             )
         # A plain tar ends with zero blocks; reading to the end of the compressed stream
-        # catches a damaged tail (a gzip trailer's checksum) too.
-        while stream.read(_CHUNK):
-            pass
+        # catches a damaged tail (a gzip trailer's checksum) too. Past the padding a tar
+        # writer leaves, anything is another stream appended: not read to its end.
+        tail = stream.read(_PADDING_LIMIT + 1)
+        if len(tail) > _PADDING_LIMIT or tail.strip(b"\0"):
+            raise DataFileError(f"{where}: data follows the end of the archive; {_NOT_OURS}")
     return found
 
 
@@ -216,13 +259,13 @@ def _admit(
 ) -> manifest.Entry:
     """The manifest entry of ``member``, once it is known to be safe to write."""
     name = member.name
-    fix = "it was not written by devdata_export: do not import it; nothing was changed"
+    fix = _NOT_OURS
     parts = name.split("/")
-    if name.startswith("/") or "\\" in name or "\0" in name:
+    if name.startswith("/") or "\\" in name or _CONTROL.search(name):
         raise DataFileError(f"{where}: member {name!r} has an absolute or odd path; {fix}")
     if any(part in ("", ".", "..") for part in parts):
         raise DataFileError(f"{where}: member {name!r} points outside the export; {fix}")
-    if not member.isreg():
+    if not member.isreg() or member.sparse is not None:
         kind = (
             "a symbolic link"
             if member.issym()

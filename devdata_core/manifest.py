@@ -88,18 +88,28 @@ class Manifest:
                 settings=dict(data["settings"]),
                 migrations=data.get("migrations"),
                 anonymisation=data.get("anonymisation"),
-                entries=tuple(
-                    Entry(
-                        name=str(e["name"]),
-                        bytes=int(e["bytes"]),
-                        sha256=str(e["sha256"]),
-                        rows=None if e.get("rows") is None else int(e["rows"]),
-                    )
-                    for e in data["entries"]
-                ),
+                entries=_entries(data["entries"]),
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"missing or malformed {exc}") from None
+        except RecursionError:
+            raise ValueError("nested too deeply") from None
+
+
+def _entries(listed: list[dict[str, Any]]) -> tuple[Entry, ...]:
+    """The manifest's entries, each a file named once, with counts that are whole numbers."""
+    entries = []
+    names: set[str] = set()
+    for e in listed:
+        name, size, rows = e["name"], e["bytes"], e.get("rows")
+        if not isinstance(name, str) or name in names:
+            raise ValueError(f"entry {name!r} is not a file name listed once")
+        for value in (size, rows) if rows is not None else (size,):
+            if type(value) is not int or value < 0:
+                raise ValueError(f"entry {name!r} has {value!r} where a count belongs")
+        names.add(name)
+        entries.append(Entry(name=name, bytes=size, sha256=str(e["sha256"]), rows=rows))
+    return tuple(entries)
 
 
 def _canonical(data: Any) -> str:

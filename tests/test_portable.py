@@ -11,6 +11,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -612,7 +613,75 @@ def missing_manifest(site, path):
     )
 
 
+def huge_header(site, path):
+    """tarfile reads an extended header whole before devdata sees its member."""
+    info, data = member("polls.Question/more.jsonl", b"{}\n")
+    info.pax_headers = {"comment": "a" * (1 << 20)}
+    build_archive(path, site, (info, data))
+    return re.compile(rf"a tar header of type b'x' \([\d,]+ bytes\); {re.escape(NOT_DEVDATA)}")
+
+
+def sparse(site, path):
+    build_archive(path, site, member("polls.Question/more.jsonl", kind=tarfile.GNUTYPE_SPARSE))
+    return f"a tar header of type b'S' (0 bytes); {NOT_DEVDATA}"
+
+
+def control_character(site, path):
+    build_archive(path, site, member("polls.Question/\x1b[31mred.jsonl", b"{}\n"))
+    return f"member 'polls.Question/\\x1b[31mred.jsonl' has an absolute or odd path; {NOT_DEVDATA}"
+
+
+def case_twin(site, path):
+    shutil.copy(site.export_dir / QUESTIONS, site.export_dir / "polls.Question" / "ALL.jsonl")
+    site.reseal_export()
+    build_archive(path, site)
+    return f"two members differ only in case or Unicode form; {NOT_DEVDATA}"
+
+
+def data_after_the_end(site, path):
+    build_archive(path, site)
+    with path.open("ab") as f:
+        f.write(b"more" * 10)
+    return f"data follows the end of the archive; {NOT_DEVDATA}"
+
+
+def with_manifest(site, path, change):
+    found = json.loads((site.export_dir / "manifest.json").read_text())
+    data = change(found) or json.dumps(found).encode()
+    build_archive(path, site, replace={"manifest.json": member("manifest.json", data)})
+    return found["entries"][0]["name"]
+
+
+def infinite_size(site, path):
+    name = with_manifest(site, path, lambda m: m["entries"][0].update(bytes=float("inf")))
+    return (
+        f"not a devdata manifest (entry {name!r} has inf where a count belongs); export it "
+        "again; nothing was changed"
+    )
+
+
+def listed_twice(site, path):
+    name = with_manifest(site, path, lambda m: m["entries"].append(m["entries"][0]))
+    return (
+        f"not a devdata manifest (entry {name!r} is not a file name listed once); export it "
+        "again; nothing was changed"
+    )
+
+
+def nested_too_deeply(site, path):
+    with_manifest(site, path, lambda m: b'{"format_version": ' + b"[" * 100_000 + b"]" * 100_000)
+    return "not a devdata manifest (nested too deeply); export it again; nothing was changed"
+
+
 HOSTILE = [
+    huge_header,
+    sparse,
+    control_character,
+    case_twin,
+    data_after_the_end,
+    infinite_size,
+    listed_twice,
+    nested_too_deeply,
     traversal,
     absolute_path,
     symlink,
@@ -680,6 +749,8 @@ def test_a_hostile_or_damaged_archive_is_refused_before_the_reset(
     assert message.startswith(f"{archive}")
     if expected is None:
         assert message.endswith("export it again; nothing was changed")
+    elif isinstance(expected, re.Pattern):
+        assert expected.fullmatch(message.removeprefix(f"{archive}: ")), message
     else:
         assert message == f"{archive}: {expected}" or message == f"{archive} {expected}"
     assert dev_questions(site) == OLD_DEV_QUESTIONS
