@@ -33,6 +33,8 @@ from .errors import ConfigError, DataFileError, DevdataError, describe
 #: The format of an archive streamed to stdout when ``--format`` does not say.
 STREAM_FORMAT: Format = "tar.gz"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+#: A URL quoted in an error's text: up to a space, a quote or a bracket.
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>()\[\]]+")
 #: Exports under a URL prefix: ``devdata-20261130T071500.123456Z.tar.zst``.
 _EXPORT_PREFIX = "devdata-"
 _EXPORT_NAME = re.compile(rf"{_EXPORT_PREFIX}\d{{8}}T\d{{6}}\.\d{{6}}Z\.tar(?:\.gz|\.zst)?")
@@ -338,10 +340,10 @@ class Remote(Archive):
         if self.prefix:
             stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
             self._choose(f"{self.base}/{_EXPORT_PREFIX}{stamp}.{self.format or STREAM_FORMAT}")
-        with self._reaching("write"), self._put(self.path) as out:
+        with self._reaching("write", "nothing was written"), self._put(self.path) as out:
             yield out
         if self.keep is not None:
-            with self._reaching("write"):
+            with self._reaching("remove older exports beside it", "the export was written"):
                 for old in self._exports()[self.keep :]:
                     self._remove(old)
 
@@ -376,8 +378,12 @@ class Remote(Archive):
         return sorted(ours, reverse=True)
 
     @contextmanager
-    def _reaching(self, verb: str) -> Iterator[None]:
-        """A failure of the remote side as one line naming the archive."""
+    def _reaching(self, verb: str, outcome: str = "nothing was changed") -> Iterator[None]:
+        """A failure of the remote side as one line naming the archive, saying ``outcome``.
+
+        The failure's own text goes through :func:`without_secrets_in`: a client's error
+        may quote the URL it requested, token and all.
+        """
         try:
             yield
         except DevdataError:
@@ -389,8 +395,8 @@ class Remote(Archive):
                     "it first; nothing was changed"
                 ) from None
             raise DataFileError(
-                f"{self.name}: cannot {verb} ({describe(exc)}): check {self.hint}; nothing "
-                "was changed"
+                f"{self.name}: cannot {verb} ({without_secrets_in(describe(exc))}): check "
+                f"{self.hint}; {outcome}"
             ) from None
 
 
@@ -414,8 +420,8 @@ class Url(Remote):
             self.fs, path = fsspec.core.url_to_fs(url)
         except (ImportError, ValueError) as exc:
             raise ConfigError(
-                f"{shown}: no file system for this URL ({describe(exc)}): install the "
-                'fsspec implementation it names, e.g. pip install "devdata-core[s3]"'
+                f"{shown}: no file system for this URL ({without_secrets_in(describe(exc))}): "
+                'install the fsspec implementation it names, e.g. pip install "devdata-core[s3]"'
             ) from None
         super().__init__(shown, path, fmt, keep, warn)
 
@@ -532,6 +538,11 @@ def without_secrets(url: str) -> str:
     parts = urlsplit(url)
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def without_secrets_in(text: str) -> str:
+    """``text`` with every URL in it :func:`without_secrets`."""
+    return _URL_IN_TEXT.sub(lambda match: without_secrets(match[0]), text)
 
 
 def open_store(

@@ -7,6 +7,7 @@ before the reset, and the dev database stays as it was.
 
 from __future__ import annotations
 
+import http.server
 import io
 import json
 import os
@@ -15,8 +16,10 @@ import signal
 import subprocess
 import sys
 import tarfile
+import threading
 import uuid
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from django.core.management.base import CommandError
@@ -425,6 +428,163 @@ def test_a_url_without_its_file_system_installed_says_what_to_install(site):
 
     assert str(error.value).startswith("gs://bucket/devdata.tar.zst: no file system for this URL")
     assert str(error.value).endswith('e.g. pip install "devdata-core[s3]"')
+
+
+# Remote sides that fail: one line naming the URL, and the dev database untouched ----
+
+
+def without_credentials():
+    """Environment for a subprocess that finds no AWS credentials anywhere (but still the
+    local S3 endpoint), and does not wait for instance metadata."""
+    return {
+        **{name: None for name in os.environ if name.startswith("AWS_")},
+        "AWS_ENDPOINT_URL_S3": os.environ["AWS_ENDPOINT_URL_S3"],
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/devdata/credentials",
+        "AWS_CONFIG_FILE": "/nonexistent/devdata/config",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+@pytest.mark.databases_only("sqlite")
+def test_an_import_without_credentials_is_one_line_and_changes_nothing(dev_with_old_rows, bucket):
+    site = dev_with_old_rows
+    url = f"s3://{bucket}/devdata/nightly.tar.gz"
+    export_to(site, url)
+
+    result = site.cli(
+        "devdata_import", url, "--no-input", "--database", site.dev, **without_credentials()
+    )
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"DataFileError: {url}: cannot read (NoCredentialsError: Unable to locate "
+        "credentials): check the URL and the credentials in the environment; nothing was "
+        "changed\n"
+    )
+    connections.close_all()
+    assert dev_questions(site) == OLD_DEV_QUESTIONS
+
+
+@pytest.mark.databases_only("sqlite")
+def test_an_export_without_credentials_is_one_line_and_leaves_the_archive(site, bucket):
+    make_polls(site, questions=1, choices=0)
+    url = f"s3://{bucket}/devdata/nightly.tar.gz"
+    export_to(site, url)
+    before = s3_objects(bucket)
+
+    result = site.cli("devdata_export", url, "--database", site.src, **without_credentials())
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"DataFileError: {url}: cannot write (NoCredentialsError: Unable to locate "
+        "credentials): check the URL and the credentials in the environment; nothing was "
+        "written"
+    )
+    assert s3_objects(bucket) == before == ["nightly.tar.gz"]
+
+
+class Web(http.server.ThreadingHTTPServer):
+    """A web server on 127.0.0.1 serving ``files`` (path to bytes), only to requests whose
+    query has ``token=<token>`` when ``token`` is set; a file in ``cut`` is announced
+    whole but its connection is dropped after that many bytes of it."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), WebHandler)
+        self.files: dict[str, bytes] = {}
+        self.cut: dict[str, int] = {}
+        self.token: str | None = None
+
+    def url(self, path: str) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}{path}"
+
+
+class WebHandler(http.server.BaseHTTPRequestHandler):
+    server: Web
+
+    def do_HEAD(self) -> None:
+        self.respond(body=False)
+
+    def do_GET(self) -> None:
+        self.respond(body=True)
+
+    def respond(self, body: bool) -> None:
+        parts = urlsplit(self.path)
+        token = dict(parse_qsl(parts.query)).get("token")
+        data = self.server.files.get(parts.path)
+        wrong = body and self.server.token not in (None, token)
+        status = 404 if data is None else 403 if wrong else 200
+        if status != 200:
+            self.send_error(status)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Accept-Ranges", "none")
+        self.end_headers()
+        if body:
+            self.wfile.write(data[: self.server.cut.get(parts.path, len(data))])
+            self.close_connection = True
+
+    def log_message(self, format, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def web():
+    server = Web()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.databases_only("sqlite")
+def test_a_source_that_stops_half_way_is_one_line_and_changes_nothing(
+    dev_with_old_rows, tmp_path, web
+):
+    site = dev_with_old_rows
+    archive = tmp_path / "shop.tar.gz"
+    export_to(site, archive)
+    web.files["/shop.tar.gz"] = archive.read_bytes()
+    size = archive.stat().st_size
+    web.cut["/shop.tar.gz"] = size // 2
+    url = web.url("/shop.tar.gz")
+
+    with pytest.raises(CommandError) as error:
+        import_from(site, url)
+
+    message = str(error.value)
+    assert message.startswith(f"{url}: cannot read (ClientPayloadError: ")
+    assert f"(received {size // 2} of {size} bytes)" in message
+    assert message.endswith(
+        "): check the URL and the credentials in the environment; nothing was changed"
+    )
+    assert "\n" not in message
+    assert dev_questions(site) == OLD_DEV_QUESTIONS
+
+
+@pytest.mark.databases_only("sqlite")
+def test_a_wrong_token_is_one_line_that_keeps_it_secret(dev_with_old_rows, tmp_path, web):
+    site = dev_with_old_rows
+    archive = tmp_path / "shop.tar.gz"
+    export_to(site, archive)
+    web.files["/shop.tar.gz"] = archive.read_bytes()
+    web.token = "right-token"
+
+    with pytest.raises(CommandError) as error:
+        import_from(site, web.url("/shop.tar.gz?token=hunter2"))
+
+    assert str(error.value) == (
+        f"{web.url('/shop.tar.gz')}: cannot read (ClientResponseError: 403, "
+        f"message='Forbidden', url='{web.url('/shop.tar.gz')}'): check the URL and the "
+        "credentials in the environment; nothing was changed"
+    )
+    assert dev_questions(site) == OLD_DEV_QUESTIONS
 
 
 # Django's STORAGES ----------------------------------------------------------------
