@@ -17,6 +17,8 @@ import subprocess
 import sys
 import tarfile
 import threading
+import time
+import urllib.request
 import uuid
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -483,6 +485,77 @@ def test_an_export_without_credentials_is_one_line_and_leaves_the_archive(site, 
         "written"
     )
     assert s3_objects(bucket) == before == ["nightly.tar.gz"]
+
+
+@pytest.fixture
+def s3_checking_keys(tmp_path):
+    """A local S3 endpoint that checks signatures as AWS does, and the environment of a
+    user of it allowed ``s3:*``, with a bucket ``exports``.
+
+    moto's switch for this is process-wide, so this server runs in a process of its own:
+    in this one it would make the module's server refuse its made-up key too.
+    """
+    import boto3
+
+    log = tmp_path / "moto.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", "0"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while not (running := re.search(r"Running on (http://\S+)", log.read_text())):
+            assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        endpoint = running[1]
+        admin = {"endpoint_url": endpoint, "region_name": "us-east-1"}
+        admin.update(aws_access_key_id="admin", aws_secret_access_key="admin")
+        iam = boto3.client("iam", **admin)
+        iam.create_user(UserName="exporter")
+        everything = {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}
+        iam.put_user_policy(
+            UserName="exporter",
+            PolicyName="exports",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [everything]}),
+        )
+        key = iam.create_access_key(UserName="exporter")["AccessKey"]
+        boto3.client("s3", **admin).create_bucket(Bucket="exports")
+        # From here on every request must be signed with a key IAM knows.
+        enforce = urllib.request.Request(
+            f"{endpoint}/moto-api/reset-auth", data=b"0", headers={"Content-Type": "text/plain"}
+        )
+        urllib.request.urlopen(enforce, timeout=30).close()
+        yield {
+            "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL_S3": endpoint,
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.databases_only("sqlite")
+def test_a_wrong_secret_key_is_one_line_that_keeps_it_secret(dev_with_old_rows, s3_checking_keys):
+    site = dev_with_old_rows
+    url = "s3://exports/devdata/nightly.tar.gz"
+    exported = site.cli("devdata_export", url, "--database", site.src, **s3_checking_keys)
+    assert exported.returncode == 0, exported.stderr
+    wrong = {**s3_checking_keys, "AWS_SECRET_ACCESS_KEY": "not-the-secret-hunter2"}
+
+    result = site.cli("devdata_import", url, "--no-input", "--database", site.dev, **wrong)
+
+    assert (result.returncode, result.stdout) == (1, "")
+    # S3 answers a HEAD request that a wrong key signed with a bare 403.
+    assert result.stderr == (
+        f"DataFileError: {url}: cannot read (PermissionError: Forbidden): check the URL and "
+        "the credentials in the environment; nothing was changed\n"
+    )
+    connections.close_all()
+    assert dev_questions(site) == OLD_DEV_QUESTIONS
 
 
 class Web(http.server.ThreadingHTTPServer):
