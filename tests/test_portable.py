@@ -7,11 +7,13 @@ before the reset, and the dev database stays as it was.
 
 from __future__ import annotations
 
+import fcntl
 import http.server
 import io
 import json
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -124,6 +126,52 @@ def test_an_archive_is_written_whole_or_not_at_all(site, tmp_path):
     assert exported.returncode == 0, exported.stderr
     assert list(scratch.iterdir()) == []
     assert sorted(p.name for p in tmp_path.iterdir() if "shop" in p.name) == ["shop.tar.gz"]
+    import_from(site, archive)
+    assert site.pks(Question) == {1, 2, 3, 4}
+
+
+@pytest.mark.databases_only("sqlite")
+@pytest.mark.skipif(not hasattr(fcntl, "F_SETPIPE_SZ"), reason="needs Linux's F_SETPIPE_SZ")
+def test_an_export_killed_while_packing_leaves_the_archive_and_the_next_removes_its_partial(
+    site, tmp_path
+):
+    make_polls(site)
+    archive = tmp_path / "shop.tar"
+    export_to(site, archive)
+    before = archive.read_bytes()
+    Question.objects.using(site.src).create(pk=4, question_text="q4", pub_date=NOON)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+
+    export = site.start_cli(
+        "devdata_export", str(archive), "--database", site.src, TMPDIR=str(scratch)
+    )
+    # The export packs into .shop.tar.<its pid>.partial. Made a pipe first, of one page,
+    # that name holds the export in the middle of its first tar record (10 KiB) until
+    # it is killed: the kill lands while it packs, never before or after.
+    partial = tmp_path / f".shop.tar.{export.pid}.partial"
+    os.mkfifo(partial)
+    packed = os.open(partial, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        fcntl.fcntl(packed, fcntl.F_SETPIPE_SZ, 4096)
+        readable, _, _ = select.select([packed], [], [], 120)
+        alive = export.poll() is None
+        export.send_signal(signal.SIGKILL)
+        export.wait(timeout=30)
+        head = os.read(packed, 4096)
+    finally:
+        os.close(packed)
+        export.stdout.close()
+        export.stderr.close()
+
+    assert readable and alive, "the export never started packing"
+    assert head.startswith(b"manifest.json\0")  # the archive's first member, cut short
+    assert archive.read_bytes() == before
+    assert partial.exists()
+    exported = site.cli("devdata_export", str(archive), "--database", site.src, TMPDIR=str(scratch))
+    assert exported.returncode == 0, exported.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if "shop" in p.name) == ["shop.tar"]
+    assert list(scratch.iterdir()) == []
     import_from(site, archive)
     assert site.pks(Question) == {1, 2, 3, 4}
 
