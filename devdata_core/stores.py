@@ -28,7 +28,7 @@ from django.core.files.storage import InvalidStorageError, storages
 
 from . import archives, files, layout
 from .archives import Format
-from .errors import ConfigError, DataFileError, DevdataError, describe
+from .errors import ConfigError, DataFileError, DevdataError, RemoteError, describe
 
 #: The format of an archive streamed to stdout when ``--format`` does not say.
 STREAM_FORMAT: Format = "tar.gz"
@@ -284,7 +284,8 @@ class Remote(Archive):
 
     A name ending in ``/`` is a prefix: an export writes a new archive under it, named for
     the time (``devdata-<UTC>.tar.zst``), and then removes all but the ``keep`` newest;
-    an import loads the newest one that verifies, warning of each newer one that does not.
+    an import loads the newest one that verifies, warning of each newer one that does not
+    (or no longer exists), and stops at one it cannot read.
     Since each export gets a new name, one killed half-way never hides the previous one.
     """
 
@@ -363,6 +364,8 @@ class Remote(Archive):
             try:
                 super()._fetch(into)
                 return
+            except RemoteError:
+                raise
             except DataFileError as exc:
                 self.warn(f"{exc}; trying the export before it")
                 shutil.rmtree(into)
@@ -394,7 +397,7 @@ class Remote(Archive):
                     f"{self.name} does not exist: check {self.hint}, or run devdata_export to "
                     "it first; nothing was changed"
                 ) from None
-            raise DataFileError(
+            raise RemoteError(
                 f"{self.name}: cannot {verb} ({without_secrets_in(describe(exc))}): check "
                 f"{self.hint}; {outcome}"
             ) from None

@@ -508,7 +508,7 @@ def test_an_import_without_credentials_is_one_line_and_changes_nothing(dev_with_
 
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (
-        f"DataFileError: {url}: cannot read (NoCredentialsError: Unable to locate "
+        f"RemoteError: {url}: cannot read (NoCredentialsError: Unable to locate "
         "credentials): check the URL and the credentials in the environment; nothing was "
         "changed\n"
     )
@@ -528,7 +528,7 @@ def test_an_export_without_credentials_is_one_line_and_leaves_the_archive(site, 
     assert (result.returncode, result.stdout) == (1, "")
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines()[-1] == (
-        f"DataFileError: {url}: cannot write (NoCredentialsError: Unable to locate "
+        f"RemoteError: {url}: cannot write (NoCredentialsError: Unable to locate "
         "credentials): check the URL and the credentials in the environment; nothing was "
         "written"
     )
@@ -599,7 +599,7 @@ def test_a_wrong_secret_key_is_one_line_that_keeps_it_secret(dev_with_old_rows, 
     assert (result.returncode, result.stdout) == (1, "")
     # S3 answers a HEAD request that a wrong key signed with a bare 403.
     assert result.stderr == (
-        f"DataFileError: {url}: cannot read (PermissionError: Forbidden): check the URL and "
+        f"RemoteError: {url}: cannot read (PermissionError: Forbidden): check the URL and "
         "the credentials in the environment; nothing was changed\n"
     )
     connections.close_all()
@@ -607,9 +607,11 @@ def test_a_wrong_secret_key_is_one_line_that_keeps_it_secret(dev_with_old_rows, 
 
 
 class Web(http.server.ThreadingHTTPServer):
-    """A web server on 127.0.0.1 serving ``files`` (path to bytes), only to requests whose
-    query has ``token=<token>`` when ``token`` is set; a file in ``cut`` is announced
-    whole but its connection is dropped after that many bytes of it."""
+    """A web server on 127.0.0.1 serving ``files`` (path to bytes), their contents only to
+    requests whose query has ``token=<token>`` when ``token`` is set; a file in ``cut`` is
+    announced whole but its connection is closed after that many bytes of it."""
+
+    daemon_threads = True  # a client's idle connection does not hold up the shutdown
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), WebHandler)
@@ -706,6 +708,56 @@ def test_a_wrong_token_is_one_line_that_keeps_it_secret(dev_with_old_rows, tmp_p
         "credentials in the environment; nothing was changed"
     )
     assert dev_questions(site) == OLD_DEV_QUESTIONS
+
+
+def serve_nightly(web, archive):
+    """Two exports under ``/nightly/`` listed in its index page, both ``archive``: the
+    older one's URL, and the newest one's path on the server."""
+    paths = [f"/nightly/devdata-{day}T020000.000000Z.tar.gz" for day in (20261129, 20261130)]
+    links = "".join(f'<a href="{path}">{path}</a>\n' for path in paths)
+    web.files["/nightly"] = links.encode()
+    for path in paths:
+        web.files[path] = archive.read_bytes()
+    return web.url(paths[0]), paths[1]
+
+
+@pytest.mark.databases_only("sqlite")
+def test_a_prefix_import_stops_at_a_newest_export_that_stops_half_way(
+    dev_with_old_rows, tmp_path, web
+):
+    """A connection lost is no reason to load an older export instead."""
+    site = dev_with_old_rows
+    archive = tmp_path / "shop.tar.gz"
+    Question.objects.using(site.src).create(pk=3, question_text="Prod three", pub_date=NOON)
+    export_to(site, archive)
+    _, newest = serve_nightly(web, archive)
+    web.cut[newest] = archive.stat().st_size // 2
+
+    with pytest.raises(CommandError) as error:
+        import_from(site, web.url("/nightly/"))
+
+    assert str(error.value).startswith(f"{web.url(newest)}: cannot read (ClientPayloadError: ")
+    assert dev_questions(site) == OLD_DEV_QUESTIONS
+
+
+@pytest.mark.databases_only("sqlite")
+def test_a_prefix_import_takes_the_export_before_one_gone_since_the_listing(site, tmp_path, web):
+    make_polls(site)
+    archive = tmp_path / "shop.tar.gz"
+    export_to(site, archive)
+    older, newest = serve_nightly(web, archive)
+    del web.files[newest]
+    prefix = web.url("/nightly/")
+
+    output = import_from(site, prefix)
+
+    assert output.stderr.startswith(
+        f"Warning: {web.url(newest)} does not exist: check the URL and the credentials in the "
+        "environment, or run devdata_export to it first; nothing was changed; trying the "
+        "export before it\n"
+    )
+    assert f"Importing {older}, the newest export under {prefix}" in output.stdout
+    assert site.pks(Question) == {1, 2, 3}
 
 
 # Django's STORAGES ----------------------------------------------------------------
