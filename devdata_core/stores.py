@@ -10,6 +10,7 @@ sees it. :func:`open_store` picks the store from what the user typed.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -351,7 +352,7 @@ class Remote(Archive):
     @contextmanager
     def _source(self) -> Iterator[IO[bytes]]:
         with self._reaching("read"), self._get(self.path) as raw:
-            yield raw
+            yield _Reached(raw, self)
 
     def _fetch(self, into: Path) -> None:
         if not self.prefix:
@@ -401,6 +402,25 @@ class Remote(Archive):
                 f"{self.name}: cannot {verb} ({without_secrets_in(describe(exc))}): check "
                 f"{self.hint}; {outcome}"
             ) from None
+
+
+class _Reached(io.RawIOBase):
+    """A remote archive's stream, whose failures while it is read are the remote side's
+    too: unpacking would take an ``OSError`` (a connection refused half-way) for a
+    damaged archive."""
+
+    def __init__(self, raw: IO[bytes], remote: Remote) -> None:
+        self._raw = raw
+        self._remote = remote
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        with self._remote._reaching("read"):
+            data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 class Url(Remote):
