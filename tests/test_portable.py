@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from django.core.files.storage import storages
 from django.core.management.base import CommandError
 from django.db import connections
 from test_manifest import NOON, make_polls
@@ -541,7 +542,7 @@ def test_an_export_without_credentials_is_one_line_and_leaves_the_archive(site, 
 @pytest.fixture
 def s3_checking_keys(tmp_path):
     """A local S3 endpoint that checks signatures as AWS does, and the environment of a
-    user of it allowed ``s3:*``, with a bucket ``exports``.
+    user of it allowed ``s3:*`` but deleting exports under ``exports/locked/``.
 
     moto's switch for this is process-wide, so this server runs in a process of its own:
     in this one it would make the module's server refuse its made-up key too.
@@ -566,10 +567,15 @@ def s3_checking_keys(tmp_path):
         iam = boto3.client("iam", **admin)
         iam.create_user(UserName="exporter")
         everything = {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}
+        locked = {
+            "Effect": "Deny",
+            "Action": "s3:DeleteObject",
+            "Resource": "arn:aws:s3:::exports/locked/devdata-*.tar.gz",
+        }
         iam.put_user_policy(
             UserName="exporter",
             PolicyName="exports",
-            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [everything]}),
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [everything, locked]}),
         )
         key = iam.create_access_key(UserName="exporter")["AccessKey"]
         boto3.client("s3", **admin).create_bucket(Bucket="exports")
@@ -607,6 +613,37 @@ def test_a_wrong_secret_key_is_one_line_that_keeps_it_secret(dev_with_old_rows, 
     )
     connections.close_all()
     assert dev_questions(site) == OLD_DEV_QUESTIONS
+
+
+@pytest.mark.databases_only("sqlite")
+def test_an_export_that_cannot_remove_older_ones_says_it_was_written(
+    site, settings, s3_checking_keys
+):
+    """Through django-storages, which deletes one object at a time: s3fs deletes in bulk,
+    and S3 reports a refused key of a bulk delete only in the response, which s3fs ignores."""
+    use_storage(
+        settings,
+        "storages.backends.s3.S3Storage",
+        bucket_name="exports",
+        endpoint_url=s3_checking_keys["AWS_ENDPOINT_URL_S3"],
+        access_key=s3_checking_keys["AWS_ACCESS_KEY_ID"],
+        secret_key=s3_checking_keys["AWS_SECRET_ACCESS_KEY"],
+    )
+    make_polls(site, questions=1, choices=0)
+    export_to(site, "locked/", storage="exports", keep=1)
+
+    with pytest.raises(CommandError) as error:
+        export_to(site, "locked/", storage="exports", keep=1)
+
+    assert re.fullmatch(
+        r"exports:locked/devdata-[\d.TZ]+\.tar\.gz: cannot remove older exports beside it "
+        r"\(AccessDenied: An error occurred \(AccessDenied\) when calling the DeleteObject "
+        r"operation: Access Denied\): check STORAGES\['exports'\] and its credentials; the "
+        r"export was written",
+        str(error.value),
+    )
+    names = storages["exports"].listdir("locked")[1]
+    assert len(names) == 2  # the new export, and the one it could not remove
 
 
 class Web(http.server.ThreadingHTTPServer):
