@@ -443,8 +443,8 @@ class Url(Remote):
             self.fs, path = fsspec.core.url_to_fs(url)
         except (ImportError, ValueError) as exc:
             raise ConfigError(
-                f"{shown}: no file system for this URL ({without_secrets_in(describe(exc))}): "
-                'install the fsspec implementation it names, e.g. pip install "devdata-core[s3]"'
+                f"{shown}: no file system for this URL ({describe(exc)}): install the "
+                'fsspec implementation it names, e.g. pip install "devdata-core[s3]"'
             ) from None
         super().__init__(shown, path, fmt, keep, warn)
 
