@@ -712,7 +712,8 @@ class WebHandler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def web():
     server = Web()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # Polled often, so that shutting it down takes no half second.
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield server
@@ -728,6 +729,7 @@ def web():
         ("cut", "ClientPayloadError: Response payload is not completed"),
         ("vanish", "ClientConnectorError: Cannot connect to host"),
     ],
+    ids=["cut", "vanish"],
 )
 def test_a_source_that_stops_half_way_is_one_line_and_changes_nothing(
     dev_with_old_rows, tmp_path, web, monkeypatch, how, failure
