@@ -30,6 +30,11 @@ class DataFileError(DevdataError):
     """An export file is missing, unreadable or corrupt."""
 
 
+class RemoteError(DataFileError):
+    """A URL or storage could not be reached, read or written (network, credentials): not
+    a fault of the archive, so an import does not fall back to an older one."""
+
+
 class StrategyError(DevdataError):
     """A strategy failed while exporting or importing a model."""
 

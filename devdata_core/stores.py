@@ -10,6 +10,7 @@ sees it. :func:`open_store` picks the store from what the user typed.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -28,12 +29,14 @@ from django.core.files.storage import InvalidStorageError, storages
 
 from . import archives, files, layout
 from .archives import Format
-from .errors import ConfigError, DataFileError, DevdataError, describe
+from .errors import ConfigError, DataFileError, DevdataError, RemoteError, describe
 from .reporting import Reporter
 
 #: The format of an archive streamed to stdout when ``--format`` does not say.
 STREAM_FORMAT: Format = "tar.gz"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+#: A URL quoted in an error's text: up to a space, a quote or a bracket.
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>()\[\]]+")
 #: Exports under a URL prefix: ``devdata-20261130T071500.123456Z.tar.zst``.
 _EXPORT_PREFIX = "devdata-"
 _EXPORT_NAME = re.compile(rf"{_EXPORT_PREFIX}\d{{8}}T\d{{6}}\.\d{{6}}Z\.tar(?:\.gz|\.zst)?")
@@ -290,7 +293,8 @@ class Remote(Archive):
 
     A name ending in ``/`` is a prefix: an export writes a new archive under it, named for
     the time (``devdata-<UTC>.tar.zst``), and then removes all but the ``keep`` newest;
-    an import loads the newest one that verifies, warning of each newer one that does not.
+    an import loads the newest one that verifies, warning of each newer one that does not
+    (or no longer exists), and stops at one it cannot read.
     Since each export gets a new name, one killed half-way never hides the previous one.
     """
 
@@ -346,17 +350,17 @@ class Remote(Archive):
         if self.prefix:
             stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
             self._choose(f"{self.base}/{_EXPORT_PREFIX}{stamp}.{self.format or STREAM_FORMAT}")
-        with self._reaching("write"), self._put(self.path) as out:
+        with self._reaching("write", "nothing was written"), self._put(self.path) as out:
             yield out
         if self.keep is not None:
-            with self._reaching("write"):
+            with self._reaching("remove older exports beside it", "the export was written"):
                 for old in self._exports()[self.keep :]:
                     self._remove(old)
 
     @contextmanager
     def _source(self) -> Iterator[IO[bytes]]:
         with self._reaching("read"), self._get(self.path) as raw:
-            yield raw
+            yield _Reached(raw, self)
 
     def _fetch(self, into: Path) -> None:
         if not self.prefix:
@@ -369,6 +373,8 @@ class Remote(Archive):
             try:
                 super()._fetch(into)
                 return
+            except RemoteError:
+                raise
             except DataFileError as exc:
                 self.warn(f"{exc}; trying the export before it")
                 shutil.rmtree(into)
@@ -384,8 +390,12 @@ class Remote(Archive):
         return sorted(ours, reverse=True)
 
     @contextmanager
-    def _reaching(self, verb: str) -> Iterator[None]:
-        """A failure of the remote side as one line naming the archive."""
+    def _reaching(self, verb: str, outcome: str = "nothing was changed") -> Iterator[None]:
+        """A failure of the remote side as one line naming the archive, saying ``outcome``.
+
+        The failure's own text goes through :func:`without_secrets_in`: a client's error
+        may quote the URL it requested, token and all.
+        """
         try:
             yield
         except DevdataError:
@@ -396,10 +406,29 @@ class Remote(Archive):
                     f"{self.name} does not exist: check {self.hint}, or run devdata_export to "
                     "it first; nothing was changed"
                 ) from None
-            raise DataFileError(
-                f"{self.name}: cannot {verb} ({describe(exc)}): check {self.hint}; nothing "
-                "was changed"
+            raise RemoteError(
+                f"{self.name}: cannot {verb} ({without_secrets_in(describe(exc))}): check "
+                f"{self.hint}; {outcome}"
             ) from None
+
+
+class _Reached(io.RawIOBase):
+    """A remote archive's stream, whose failures while it is read are the remote side's
+    too: unpacking would take an ``OSError`` (a connection refused half-way) for a
+    damaged archive."""
+
+    def __init__(self, raw: IO[bytes], remote: Remote) -> None:
+        self._raw = raw
+        self._remote = remote
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        with self._remote._reaching("read"):
+            data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 class Url(Remote):
@@ -540,6 +569,11 @@ def without_secrets(url: str) -> str:
     parts = urlsplit(url)
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def without_secrets_in(text: str) -> str:
+    """``text`` with every URL in it :func:`without_secrets`."""
+    return _URL_IN_TEXT.sub(lambda match: without_secrets(match[0]), text)
 
 
 def open_store(

@@ -71,7 +71,7 @@ class Site:
             connections[alias].close()
         return Output(stdout.getvalue(), stderr.getvalue())
 
-    def cli(self, *args: str, input: str = "", **env: str) -> subprocess.CompletedProcess:
+    def cli(self, *args: str, input: str = "", **env: str | None) -> subprocess.CompletedProcess:
         """Run ``django-admin`` in a subprocess, as a user would, with this test's settings.
 
         ``input`` is what the user types; by default nothing, as with no terminal.
@@ -85,7 +85,7 @@ class Site:
             timeout=300,
         )
 
-    def start_cli(self, *args: str, **env: str) -> subprocess.Popen:
+    def start_cli(self, *args: str, **env: str | None) -> subprocess.Popen:
         """Start ``django-admin`` like :meth:`cli`, for a test that talks to it while it runs."""
         return subprocess.Popen(
             [sys.executable, "-m", "django", *args],
@@ -281,15 +281,17 @@ class Site:
         return Plan(output.stdout)
 
 
-def cli_environ(**env: str) -> dict[str, str]:
+def cli_environ(**env: str | None) -> dict[str, str]:
     """The environment of a ``django-admin`` subprocess: the test site's settings (or the
-    ``DJANGO_SETTINGS_MODULE`` in ``env``), with the tests directory on the path."""
-    return {
+    ``DJANGO_SETTINGS_MODULE`` in ``env``), with the tests directory on the path; a
+    variable that ``env`` sets to ``None`` is left out."""
+    environ = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(TESTS_DIR), os.environ.get("PYTHONPATH", "")]),
         "DJANGO_SETTINGS_MODULE": "testsite.settings",
         **env,
     }
+    return {name: value for name, value in environ.items() if value is not None}
 
 
 def content_type(alias: str, model: type[Model]) -> ContentType:

@@ -7,20 +7,28 @@ before the reset, and the dev database stays as it was.
 
 from __future__ import annotations
 
+import fcntl
+import http.server
 import io
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
+import time
+import urllib.request
 import uuid
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from django.core.files.storage import storages
 from django.core.management.base import CommandError
 from django.db import connections
 from test_manifest import NOON, export_a_strategy_then_drop_it, make_polls
@@ -121,6 +129,53 @@ def test_an_archive_is_written_whole_or_not_at_all(site, tmp_path):
     assert exported.returncode == 0, exported.stderr
     assert list(scratch.iterdir()) == []
     assert sorted(p.name for p in tmp_path.iterdir() if "shop" in p.name) == ["shop.tar.gz"]
+    import_from(site, archive)
+    assert site.pks(Question) == {1, 2, 3, 4}
+
+
+@pytest.mark.databases_only("sqlite")
+@pytest.mark.skipif(not hasattr(fcntl, "F_SETPIPE_SZ"), reason="needs Linux's F_SETPIPE_SZ")
+def test_an_export_killed_while_packing_leaves_the_archive_and_the_next_removes_its_partial(
+    site, tmp_path
+):
+    make_polls(site)
+    archive = tmp_path / "shop.tar"
+    export_to(site, archive)
+    before = archive.read_bytes()
+    Question.objects.using(site.src).create(pk=4, question_text="q4", pub_date=NOON)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+
+    export = site.start_cli(
+        "devdata_export", str(archive), "--database", site.src, TMPDIR=str(scratch)
+    )
+    # The export packs into .shop.tar.<its pid>.partial. Made a pipe first, of one page,
+    # that name holds the export in the middle of its first tar record (10 KiB) until
+    # it is killed: the kill lands while it packs, never before or after.
+    partial = tmp_path / f".shop.tar.{export.pid}.partial"
+    os.mkfifo(partial)
+    packed = os.open(partial, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        fcntl.fcntl(packed, fcntl.F_SETPIPE_SZ, 4096)
+        deadline = time.monotonic() + 120
+        while not select.select([packed], [], [], 0.1)[0]:
+            assert export.poll() is None and time.monotonic() < deadline, "it never packed"
+        assert export.poll() is None, "it ended before the kill"
+        export.send_signal(signal.SIGKILL)
+        export.wait(timeout=30)
+        head = os.read(packed, 4096)
+    finally:
+        export.kill()
+        os.close(packed)
+        export.communicate(timeout=30)
+
+    assert head.startswith(b"manifest.json\0")  # the archive's first member, cut short
+    assert archive.read_bytes() == before
+    assert partial.exists()
+    exported = site.cli("devdata_export", str(archive), "--database", site.src, TMPDIR=str(scratch))
+    assert exported.returncode == 0, exported.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if "shop" in p.name) == ["shop.tar"]
+    assert list(scratch.iterdir()) == []
     import_from(site, archive)
     assert site.pks(Question) == {1, 2, 3, 4}
 
@@ -427,6 +482,353 @@ def test_a_url_without_its_file_system_installed_says_what_to_install(site):
 
     assert str(error.value).startswith("gs://bucket/devdata.tar.zst: no file system for this URL")
     assert str(error.value).endswith('e.g. pip install "devdata-core[s3]"')
+
+
+# Remote sides that fail: one line naming the URL, and the dev database untouched ----
+
+
+def without_credentials():
+    """Environment for a subprocess that finds no AWS credentials anywhere (but still the
+    local S3 endpoint), and does not wait for instance metadata."""
+    return {
+        **{name: None for name in os.environ if name.startswith("AWS_")},
+        "AWS_ENDPOINT_URL_S3": os.environ["AWS_ENDPOINT_URL_S3"],
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/devdata/credentials",
+        "AWS_CONFIG_FILE": "/nonexistent/devdata/config",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+@pytest.mark.databases_only("sqlite")
+def test_an_import_without_credentials_is_one_line_and_changes_nothing(dev_with_old_rows, bucket):
+    site = dev_with_old_rows
+    url = f"s3://{bucket}/devdata/nightly.tar.gz"
+    export_to(site, url)
+
+    result = site.cli(
+        "devdata_import", url, "--no-input", "--database", site.dev, **without_credentials()
+    )
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"RemoteError: {url}: cannot read (NoCredentialsError: Unable to locate "
+        "credentials): check the URL and the credentials in the environment; nothing was "
+        "changed\n"
+    )
+    connections.close_all()
+    assert dev_questions(site) == OLD_DEV_QUESTIONS
+
+
+@pytest.mark.databases_only("sqlite")
+def test_an_export_without_credentials_is_one_line_and_leaves_the_archive(site, bucket):
+    import fsspec
+
+    make_polls(site, questions=1, choices=0)
+    url = f"s3://{bucket}/devdata/nightly.tar.gz"
+    export_to(site, url)
+    before = fsspec.filesystem("s3").cat(url)
+
+    result = site.cli("devdata_export", url, "--database", site.src, **without_credentials())
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"RemoteError: {url}: cannot write (NoCredentialsError: Unable to locate "
+        "credentials): check the URL and the credentials in the environment; nothing was "
+        "written"
+    )
+    assert s3_objects(bucket) == ["nightly.tar.gz"]
+    assert fsspec.filesystem("s3").cat(url) == before
+
+
+@pytest.fixture
+def s3_checking_keys(tmp_path):
+    """A local S3 endpoint that checks signatures as AWS does, and the environment of a
+    user of it allowed ``s3:*`` but deleting exports under ``exports/locked/``.
+
+    moto's switch for this is process-wide, so this server runs in a process of its own:
+    in this one it would make the module's server refuse its made-up key too.
+    """
+    import boto3
+
+    log = tmp_path / "moto.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", "0"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while not (running := re.search(r"Running on (http://\S+)", log.read_text())):
+            assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        endpoint = running[1]
+        admin = {"endpoint_url": endpoint, "region_name": "us-east-1"}
+        admin.update(aws_access_key_id="admin", aws_secret_access_key="admin")
+        iam = boto3.client("iam", **admin)
+        iam.create_user(UserName="exporter")
+        everything = {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}
+        locked = {
+            "Effect": "Deny",
+            "Action": "s3:DeleteObject",
+            "Resource": "arn:aws:s3:::exports/locked/devdata-*.tar.gz",
+        }
+        iam.put_user_policy(
+            UserName="exporter",
+            PolicyName="exports",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [everything, locked]}),
+        )
+        key = iam.create_access_key(UserName="exporter")["AccessKey"]
+        boto3.client("s3", **admin).create_bucket(Bucket="exports")
+        # From here on every request must be signed with a key IAM knows.
+        enforce = urllib.request.Request(
+            f"{endpoint}/moto-api/reset-auth", data=b"0", headers={"Content-Type": "text/plain"}
+        )
+        urllib.request.urlopen(enforce, timeout=30).close()
+        yield {
+            "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL_S3": endpoint,
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.databases_only("sqlite")
+def test_a_wrong_secret_key_is_one_line_that_keeps_it_secret(dev_with_old_rows, s3_checking_keys):
+    site = dev_with_old_rows
+    url = "s3://exports/devdata/nightly.tar.gz"
+    exported = site.cli("devdata_export", url, "--database", site.src, **s3_checking_keys)
+    assert exported.returncode == 0, exported.stderr
+    wrong = {**s3_checking_keys, "AWS_SECRET_ACCESS_KEY": "not-the-secret-hunter2"}
+
+    result = site.cli("devdata_import", url, "--no-input", "--database", site.dev, **wrong)
+
+    assert (result.returncode, result.stdout) == (1, "")
+    # S3 answers a HEAD request that a wrong key signed with a bare 403.
+    assert result.stderr == (
+        f"RemoteError: {url}: cannot read (PermissionError: Forbidden): check the URL and "
+        "the credentials in the environment; nothing was changed\n"
+    )
+    connections.close_all()
+    assert dev_questions(site) == OLD_DEV_QUESTIONS
+
+
+@pytest.mark.databases_only("sqlite")
+def test_an_export_that_cannot_remove_older_ones_says_it_was_written(
+    site, settings, s3_checking_keys
+):
+    """Through django-storages, which deletes one object at a time: s3fs deletes in bulk,
+    and S3 reports a refused key of a bulk delete only in the response, which s3fs ignores."""
+    use_storage(
+        settings,
+        "storages.backends.s3.S3Storage",
+        bucket_name="exports",
+        endpoint_url=s3_checking_keys["AWS_ENDPOINT_URL_S3"],
+        access_key=s3_checking_keys["AWS_ACCESS_KEY_ID"],
+        secret_key=s3_checking_keys["AWS_SECRET_ACCESS_KEY"],
+    )
+    make_polls(site, questions=1, choices=0)
+    export_to(site, "locked/", storage="exports", keep=1)
+
+    with pytest.raises(CommandError) as error:
+        export_to(site, "locked/", storage="exports", keep=1)
+
+    assert re.fullmatch(
+        r"exports:locked/devdata-[\d.TZ]+\.tar\.gz: cannot remove older exports beside it "
+        r"\(AccessDenied: An error occurred \(AccessDenied\) when calling the DeleteObject "
+        r"operation: Access Denied\): check STORAGES\['exports'\] and its credentials; the "
+        r"export was written",
+        str(error.value),
+    )
+    names = storages["exports"].listdir("locked")[1]
+    assert len(names) == 2  # the new export, and the one it could not remove
+
+
+class Web(http.server.ThreadingHTTPServer):
+    """A web server on 127.0.0.1 serving ``files`` (path to bytes, in ranges if asked),
+    their contents only to requests whose query has ``token=<token>`` when ``token`` is
+    set. A file in ``cut`` is announced whole but its connection closed after that many
+    bytes of it; once asked for the file ``vanish`` names, the server stops listening
+    before it answers."""
+
+    daemon_threads = True  # a client's idle connection does not hold up the shutdown
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), WebHandler)
+        self.files: dict[str, bytes] = {}
+        self.cut: dict[str, int] = {}
+        self.token: str | None = None
+        self.vanish: str | None = None
+
+    def url(self, path: str) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}{path}"
+
+
+class WebHandler(http.server.BaseHTTPRequestHandler):
+    server: Web
+
+    def do_HEAD(self) -> None:
+        self.respond(body=False)
+
+    def do_GET(self) -> None:
+        self.respond(body=True)
+
+    def respond(self, body: bool) -> None:
+        parts = urlsplit(self.path)
+        token = dict(parse_qsl(parts.query)).get("token")
+        data = self.server.files.get(parts.path)
+        wrong = body and self.server.token not in (None, token)
+        status = 404 if data is None else 403 if wrong else 200
+        if status != 200:
+            self.send_error(status)
+            return
+        asked = re.fullmatch(r"bytes=(\d+)-(\d+)", self.headers.get("Range", ""))
+        if body and asked:
+            start, end = int(asked[1]), min(int(asked[2]), len(data) - 1)
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+            data = data[start : end + 1]
+        else:
+            self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        if not body:
+            return
+        if parts.path == self.server.vanish:
+            # The client's next request (HTTP/1.0: a new connection) finds no server.
+            self.server.shutdown()
+            self.server.server_close()
+        self.wfile.write(data[: self.server.cut.get(parts.path)])
+
+    def log_message(self, format, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def web():
+    server = Web()
+    # Polled often, so that shutting it down takes no half second.
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.databases_only("sqlite")
+@pytest.mark.parametrize(
+    "how, failure",
+    [
+        ("cut", "ClientPayloadError: Response payload is not completed"),
+        ("vanish", "ClientConnectorError: Cannot connect to host"),
+    ],
+    ids=["cut", "vanish"],
+)
+def test_a_source_that_stops_half_way_is_one_line_and_changes_nothing(
+    dev_with_old_rows, tmp_path, web, monkeypatch, how, failure
+):
+    """The connection closed in the middle of the archive, or the server gone after its
+    first KiB (read in 1 KiB ranges, as an archive larger than fsspec's 5 MiB is)."""
+    import fsspec
+
+    site = dev_with_old_rows
+    archive = tmp_path / "shop.tar.gz"
+    export_to(site, archive)
+    web.files["/shop.tar.gz"] = archive.read_bytes()
+    if how == "cut":
+        web.cut["/shop.tar.gz"] = archive.stat().st_size // 2
+    else:
+        web.vanish = "/shop.tar.gz"
+        monkeypatch.setitem(fsspec.config.conf, "http", {"block_size": 1024})
+    url = web.url("/shop.tar.gz")
+
+    with pytest.raises(CommandError) as error:
+        import_from(site, url)
+
+    message = str(error.value)
+    assert message.startswith(f"{url}: cannot read ({failure}")
+    assert message.endswith(
+        "): check the URL and the credentials in the environment; nothing was changed"
+    )
+    assert "\n" not in message
+    assert dev_questions(site) == OLD_DEV_QUESTIONS
+
+
+@pytest.mark.databases_only("sqlite")
+def test_a_wrong_token_is_one_line_that_keeps_it_secret(dev_with_old_rows, tmp_path, web):
+    site = dev_with_old_rows
+    archive = tmp_path / "shop.tar.gz"
+    export_to(site, archive)
+    web.files["/shop.tar.gz"] = archive.read_bytes()
+    web.token = "right-token"
+
+    with pytest.raises(CommandError) as error:
+        import_from(site, web.url("/shop.tar.gz?token=hunter2"))
+
+    assert str(error.value) == (
+        f"{web.url('/shop.tar.gz')}: cannot read (ClientResponseError: 403, "
+        f"message='Forbidden', url='{web.url('/shop.tar.gz')}'): check the URL and the "
+        "credentials in the environment; nothing was changed"
+    )
+    assert dev_questions(site) == OLD_DEV_QUESTIONS
+
+
+def serve_nightly(web, archive):
+    """Two exports under ``/nightly/`` listed in its index page, both ``archive``: the
+    older one's URL, and the newest one's path on the server."""
+    paths = [f"/nightly/devdata-{day}T020000.000000Z.tar.gz" for day in (20261129, 20261130)]
+    links = "".join(f'<a href="{path}">{path}</a>\n' for path in paths)
+    web.files["/nightly"] = links.encode()
+    for path in paths:
+        web.files[path] = archive.read_bytes()
+    return web.url(paths[0]), paths[1]
+
+
+@pytest.mark.databases_only("sqlite")
+def test_a_prefix_import_stops_at_a_newest_export_that_stops_half_way(
+    dev_with_old_rows, tmp_path, web
+):
+    """A connection lost is no reason to load an older export instead."""
+    site = dev_with_old_rows
+    archive = tmp_path / "shop.tar.gz"
+    export_to(site, archive)
+    _, newest = serve_nightly(web, archive)
+    web.cut[newest] = archive.stat().st_size // 2
+
+    with pytest.raises(CommandError) as error:
+        import_from(site, web.url("/nightly/"))
+
+    assert str(error.value).startswith(f"{web.url(newest)}: cannot read (ClientPayloadError: ")
+    assert dev_questions(site) == OLD_DEV_QUESTIONS
+
+
+@pytest.mark.databases_only("sqlite")
+def test_a_prefix_import_takes_the_export_before_one_gone_since_the_listing(site, tmp_path, web):
+    make_polls(site)
+    archive = tmp_path / "shop.tar.gz"
+    export_to(site, archive)
+    older, newest = serve_nightly(web, archive)
+    del web.files[newest]
+    prefix = web.url("/nightly/")
+
+    output = import_from(site, prefix)
+
+    assert output.stderr.startswith(
+        f"Warning: {web.url(newest)} does not exist: check the URL and the credentials in the "
+        "environment, or run devdata_export to it first; nothing was changed; trying the "
+        "export before it\n"
+    )
+    assert f"Importing {older}, the newest export under {prefix}" in output.stdout
+    assert site.pks(Question) == {1, 2, 3}
 
 
 # Django's STORAGES ----------------------------------------------------------------
