@@ -219,7 +219,8 @@ def unpack(raw: IO[bytes], fmt: Format, into: Path, where: str) -> manifest.Mani
             raise DataFileError(
                 f"{where}: not a devdata manifest ({exc}); export it again; nothing was changed"
             ) from None
-        (into / layout.MANIFEST).write_bytes(text)
+        with _writing_scratch(into):
+            (into / layout.MANIFEST).write_bytes(text)
         expected = {entry.name: entry for entry in found.entries}
         seen: set[str] = set()
         for member in members:
@@ -301,19 +302,26 @@ def _copy(
 ) -> None:
     """Stream ``member`` into ``into``, at most ``entry.bytes``, and compare its SHA-256."""
     target = into.joinpath(*member.name.split("/"))
-    target.parent.mkdir(parents=True, exist_ok=True)
     source = tar.extractfile(member)
     assert source is not None
     digest = hashlib.sha256()
     size = 0
-    # "x": a name is written once, and never through something already there.
-    with target.open("xb") as out:
+    # "x": a name is written once, and never through something already there (a member
+    # whose name differs only in case, on a file system that ignores case).
+    try:
+        with _writing_scratch(into):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            out = target.open("xb")
+    except FileExistsError:
+        raise DataFileError(f"{where}: member {member.name!r} appears twice; {_NOT_OURS}") from None
+    with out:
         while chunk := source.read(min(_CHUNK, entry.bytes + 1 - size)):
             size += len(chunk)
             if size > entry.bytes:
                 break
             digest.update(chunk)
-            out.write(chunk)
+            with _writing_scratch(into):
+                out.write(chunk)
     if size != entry.bytes or digest.hexdigest() != entry.sha256:
         problem = (
             f"holds {size:,} bytes where its manifest lists {entry.bytes:,}"
@@ -324,6 +332,21 @@ def _copy(
             f"{where}: member {member.name!r} {problem}: the archive is truncated or corrupt; "
             "export it again; nothing was changed"
         )
+
+
+@contextmanager
+def _writing_scratch(into: Path) -> Iterator[None]:
+    """A failure to write where the archive is unpacked (a full ``TMPDIR``) as what it is,
+    not as a damaged archive, and not one an older export would spare."""
+    try:
+        yield
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        raise ConfigError(
+            f"{into}: cannot unpack the export here ({describe(exc)}): free space in TMPDIR "
+            "or point it at a larger volume; nothing was changed"
+        ) from None
 
 
 class Prefixed(io.RawIOBase):

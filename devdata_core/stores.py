@@ -22,7 +22,7 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from django.core.files import File
 from django.core.files.storage import InvalidStorageError, storages
@@ -35,6 +35,8 @@ from .reporting import Reporter
 #: The format of an archive streamed to stdout when ``--format`` does not say.
 STREAM_FORMAT: Format = "tar.gz"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+#: fsspec file systems with directories of their own, which a file's parent must exist in.
+_DIRECTORY_PROTOCOLS = frozenset({"file", "local", "sftp", "ssh", "ftp", "smb", "hdfs", "webhdfs"})
 #: A URL quoted in an error's text: up to a space, a quote or a bracket.
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>()\[\]]+")
 #: Exports under a URL prefix: ``devdata-20261130T071500.123456Z.tar.zst``.
@@ -354,7 +356,9 @@ class Remote(Archive):
             yield out
         if self.keep is not None:
             with self._reaching("remove older exports beside it", "the export was written"):
-                for old in self._exports()[self.keep :]:
+                # The new one stays whatever the names of the others say (a clock ahead).
+                others = [path for path in self._exports() if path != self.path]
+                for old in others[self.keep - 1 :]:
                     self._remove(old)
 
     @contextmanager
@@ -454,12 +458,19 @@ class Url(Remote):
                 f"{shown}: no file system for this URL ({describe(exc)}): install the "
                 'fsspec implementation it names, e.g. pip install "devdata-core[s3]"'
             ) from None
+        except Exception as exc:  # file systems that connect as they are made (sftp://)
+            raise RemoteError(
+                f"{shown}: cannot connect ({without_secrets_in(describe(exc))}): check "
+                f"{self.hint}; nothing was changed"
+            ) from None
         super().__init__(shown, path, fmt, keep, warn)
 
     @contextmanager
     def _put(self, path: str) -> Iterator[IO[bytes]]:
         partial = f"{path}.{os.getpid()}{layout.PARTIAL_SUFFIX}"
-        self.fs.makedirs(self.fs._parent(path), exist_ok=True)
+        if set(_as_tuple(self.fs.protocol)) & _DIRECTORY_PROTOCOLS:
+            # Not on object stores: s3fs would create a missing (mistyped) bucket.
+            self.fs.makedirs(self.fs._parent(path), exist_ok=True)
         try:
             with self.fs.open(partial, "wb") as out:
                 yield out
@@ -565,10 +576,18 @@ def _fsspec(url: str) -> Any:
 
 
 def without_secrets(url: str) -> str:
-    """``url`` for messages: no user, password or query string (which may hold a token)."""
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    """``url`` for messages: no user, password, query string or fragment (which may hold
+    a token). A password may hold an unencoded ``/`` (AWS secret keys do), so what comes
+    before the last ``@`` goes if it has a ``:`` or no ``/``."""
+    scheme, separator, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if at and (":" in userinfo or "/" not in userinfo):
+        rest = host
+    return scheme + separator + re.split(r"[?#]", rest, maxsplit=1)[0]
+
+
+def _as_tuple(protocol: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (protocol,) if isinstance(protocol, str) else protocol
 
 
 def without_secrets_in(text: str) -> str:

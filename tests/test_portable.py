@@ -33,6 +33,7 @@ from django.core.management.base import CommandError
 from django.db import connections
 from test_manifest import NOON, export_a_strategy_then_drop_it, make_polls
 
+from devdata_core import stores
 from sitefixtures import OLD_DEV_QUESTIONS, dev_questions
 from sitetools import cli_environ
 from testsite.polls.models import Choice, Question
@@ -461,6 +462,89 @@ def test_keep_leaves_the_newest_exports_and_an_import_takes_the_newest_that_veri
     output = import_from(site, prefix)
     assert f"Warning: {prefix}{kept[-1]} is not a complete .tar.zst archive" in output.stderr
     assert site.pks(Question) == {1, 2}
+
+
+@pytest.mark.databases_only("sqlite")
+def test_keep_never_removes_the_export_it_wrote(site, bucket):
+    """An export dated ahead (a writer whose clock runs fast) does not push this one out."""
+    import fsspec
+
+    make_polls(site)
+    prefix = f"s3://{bucket}/devdata/"
+    export_to(site, prefix, format="tar.gz")
+    fs = fsspec.filesystem("s3")
+    (written,) = s3_objects(bucket)
+    fs.mv(f"{bucket}/devdata/{written}", f"{bucket}/devdata/devdata-20991231T000000.000000Z.tar.gz")
+
+    export_to(site, prefix, keep=1, format="tar.gz")
+
+    (kept,) = s3_objects(bucket)
+    assert kept != "devdata-20991231T000000.000000Z.tar.gz"
+
+
+@pytest.mark.databases_only("sqlite")
+def test_an_export_to_a_missing_bucket_is_one_line_and_makes_no_bucket(site, s3):
+    import fsspec
+
+    make_polls(site)
+    fs = fsspec.filesystem("s3")
+    before = fs.ls("", refresh=True)
+
+    with pytest.raises(CommandError) as error:
+        export_to(site, "s3://devdata-no-such-bucket/nightly.tar.gz")
+
+    message = str(error.value)
+    assert "\n" not in message
+    assert message.startswith("s3://devdata-no-such-bucket/nightly.tar.gz: cannot write (")
+    assert message.endswith("; nothing was written")
+    assert fs.ls("", refresh=True) == before
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("sftp://deploy:pa/ss@host/devdata/x.tar", "sftp://host/devdata/x.tar"),
+        ("sftp://deploy@host/x.tar", "sftp://host/x.tar"),
+        ("https://host/x.tar.gz?X-Amz-Signature=abc#part", "https://host/x.tar.gz"),
+        ("s3://bucket/nightly@2026.tar.gz", "s3://bucket/nightly@2026.tar.gz"),
+    ],
+)
+def test_messages_name_a_url_without_its_secrets(url, shown):
+    assert stores.without_secrets(url) == shown
+    assert stores.without_secrets_in(f"failed (url='{url}')") == f"failed (url='{shown}')"
+
+
+@pytest.mark.databases_only("sqlite")
+def test_no_room_to_unpack_is_said_as_such(dev_with_old_rows, tmp_path):
+    """A full TMPDIR is neither a damaged archive nor one an older export would spare; the
+    kernel's limit on a process's file size (RLIMIT_FSIZE) stands in for a full disk."""
+    import resource
+
+    site = dev_with_old_rows
+    archive = build_archive(tmp_path / "shop.tar", site)
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "django", "devdata_import", str(archive), "--no-input",
+         "--database", site.dev],
+        capture_output=True,
+        text=True,
+        env=cli_environ(),
+        preexec_fn=small_files,
+        timeout=300,
+    )  # fmt: skip
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert re.fullmatch(
+        r"ConfigError: .+: cannot unpack the export here \(OSError: \[Errno 27\] File too "
+        r"large\): free space in TMPDIR or point it at a larger volume; nothing was changed\n",
+        result.stderr,
+    ), result.stderr
+    connections.close_all()
+    assert dev_questions(site) == OLD_DEV_QUESTIONS
 
 
 @pytest.mark.databases_only("sqlite")
