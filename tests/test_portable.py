@@ -7,6 +7,7 @@ before the reset, and the dev database stays as it was.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import http.server
 import io
@@ -134,8 +135,51 @@ def test_an_archive_is_written_whole_or_not_at_all(site, tmp_path):
     assert site.pks(Question) == {1, 2, 3, 4}
 
 
+@contextlib.contextmanager
+def packing(site, archive, scratch):
+    """A ``devdata_export archive`` process, held in the middle of packing: ``stop(signal)``
+    ends it there and returns the bytes it had packed."""
+    export = site.start_cli(
+        "devdata_export", str(archive), "--database", site.src, TMPDIR=str(scratch)
+    )
+    # The export packs into .shop.tar.<its pid>.partial. Made a pipe first, of one page,
+    # that name holds the export in the middle of its first tar record (10 KiB) until
+    # it is stopped: the signal lands while it packs, never before or after.
+    partial = archive.with_name(f".{archive.name}.{export.pid}.partial")
+    os.mkfifo(partial)
+    packed = os.open(partial, os.O_RDONLY | os.O_NONBLOCK)
+
+    def stop(signum):
+        # Read on while it ends: a run that cleans up flushes what it had buffered.
+        export.send_signal(signum)
+        head, deadline = b"", time.monotonic() + 30
+        while export.poll() is None and time.monotonic() < deadline:
+            if select.select([packed], [], [], 0.1)[0]:
+                head += os.read(packed, 1 << 16)
+        with contextlib.suppress(BlockingIOError):
+            head += os.read(packed, 1 << 16)
+        return head
+
+    try:
+        fcntl.fcntl(packed, fcntl.F_SETPIPE_SZ, 4096)
+        deadline = time.monotonic() + 120
+        while not select.select([packed], [], [], 0.1)[0]:
+            assert export.poll() is None and time.monotonic() < deadline, "it never packed"
+        assert export.poll() is None, "it ended before the signal"
+        yield export, partial, stop
+    finally:
+        export.kill()
+        os.close(packed)
+        export.communicate(timeout=30)
+
+
+needs_pipe_size = pytest.mark.skipif(
+    not hasattr(fcntl, "F_SETPIPE_SZ"), reason="needs Linux's F_SETPIPE_SZ"
+)
+
+
 @pytest.mark.databases_only("sqlite")
-@pytest.mark.skipif(not hasattr(fcntl, "F_SETPIPE_SZ"), reason="needs Linux's F_SETPIPE_SZ")
+@needs_pipe_size
 def test_an_export_killed_while_packing_leaves_the_archive_and_the_next_removes_its_partial(
     site, tmp_path
 ):
@@ -147,28 +191,8 @@ def test_an_export_killed_while_packing_leaves_the_archive_and_the_next_removes_
     scratch = tmp_path / "tmp"
     scratch.mkdir()
 
-    export = site.start_cli(
-        "devdata_export", str(archive), "--database", site.src, TMPDIR=str(scratch)
-    )
-    # The export packs into .shop.tar.<its pid>.partial. Made a pipe first, of one page,
-    # that name holds the export in the middle of its first tar record (10 KiB) until
-    # it is killed: the kill lands while it packs, never before or after.
-    partial = tmp_path / f".shop.tar.{export.pid}.partial"
-    os.mkfifo(partial)
-    packed = os.open(partial, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        fcntl.fcntl(packed, fcntl.F_SETPIPE_SZ, 4096)
-        deadline = time.monotonic() + 120
-        while not select.select([packed], [], [], 0.1)[0]:
-            assert export.poll() is None and time.monotonic() < deadline, "it never packed"
-        assert export.poll() is None, "it ended before the kill"
-        export.send_signal(signal.SIGKILL)
-        export.wait(timeout=30)
-        head = os.read(packed, 4096)
-    finally:
-        export.kill()
-        os.close(packed)
-        export.communicate(timeout=30)
+    with packing(site, archive, scratch) as (_, partial, stop):
+        head = stop(signal.SIGKILL)
 
     assert head.startswith(b"manifest.json\0")  # the archive's first member, cut short
     assert archive.read_bytes() == before
@@ -179,6 +203,33 @@ def test_an_export_killed_while_packing_leaves_the_archive_and_the_next_removes_
     assert list(scratch.iterdir()) == []
     import_from(site, archive)
     assert site.pks(Question) == {1, 2, 3, 4}
+
+
+@pytest.mark.databases_only("sqlite")
+@needs_pipe_size
+def test_a_terminated_export_cleans_up_at_once_and_says_so_in_one_line(site, tmp_path):
+    """SIGTERM (a pod being stopped, timeout) ends the run as Ctrl-C does: the anonymised
+    dataset in TMPDIR and the partial archive go at once, not at the next run."""
+    make_polls(site)
+    archive = tmp_path / "shop.tar"
+    export_to(site, archive)
+    before = archive.read_bytes()
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+
+    with packing(site, archive, scratch) as (export, partial, stop):
+        stop(signal.SIGTERM)
+        stdout, stderr = export.communicate(timeout=30)
+
+    assert (export.returncode, stdout) == (1, b"")
+    assert "Traceback" not in stderr.decode()
+    assert stderr.decode().splitlines()[-1] == (
+        "CommandError: devdata_export stopped by SIGTERM before it finished; its temporary "
+        "files and databases were removed"
+    )
+    assert archive.read_bytes() == before
+    assert not partial.exists()
+    assert list(scratch.iterdir()) == []
 
 
 @pytest.mark.databases_only("sqlite")

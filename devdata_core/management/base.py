@@ -1,8 +1,14 @@
-"""What the ``devdata_*`` commands share: the database option and one-line errors."""
+"""What the ``devdata_*`` commands share: the database option, one-line errors, and
+cleaning up when stopped."""
 
 from __future__ import annotations
 
+import signal
+import threading
 from argparse import ArgumentParser
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -27,7 +33,15 @@ class DevdataCommand(BaseCommand):
                 f"{', '.join(connections)}"
             )
         try:
-            return super().execute(*args, **options)
+            with _terminated_as_interrupted():
+                return super().execute(*args, **options)
+        except KeyboardInterrupt as exc:
+            name = type(self).__module__.rpartition(".")[2]
+            how = "SIGTERM" if isinstance(exc, _Terminated) else "Ctrl-C"
+            raise CommandError(
+                f"{name} stopped by {how} before it finished; its temporary files and "
+                "databases were removed"
+            ) from None
         except DatabaseError as exc:
             alias = database or DEFAULT_DB_ALIAS
             raise CommandError(
@@ -45,3 +59,26 @@ class DevdataCommand(BaseCommand):
 
     def reporter(self, verbosity: int) -> Reporter:
         return Reporter(self.stdout, self.stderr, verbosity, self.style)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is, as Ctrl-C is."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated
+
+
+@contextmanager
+def _terminated_as_interrupted() -> Iterator[None]:
+    """SIGTERM (a pod being stopped, ``timeout``) ends the command as Ctrl-C does, so that
+    its cleanup runs: Python's default ends the process on the spot, which would leave a
+    staged (anonymised) export in ``TMPDIR`` or a half-built database for the next run."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
