@@ -18,7 +18,7 @@ import sys
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
@@ -71,6 +71,11 @@ class Store(ABC):
     def reading(self) -> AbstractContextManager[Path]:
         """Context manager: a local directory holding the export; an archive's members
         are checked against its manifest before the block starts."""
+
+    def owning_stdout(self) -> AbstractContextManager[None]:
+        """Context manager: the block's writes to stdout go elsewhere where the export
+        itself goes there (:class:`Pipe`)."""
+        return nullcontext()
 
     @contextmanager
     def naming(self, local: Path, reporter: Reporter) -> Iterator[None]:
@@ -254,7 +259,10 @@ class Pipe(Archive):
         self._stdout: int | None = None
 
     @contextmanager
-    def writing(self) -> Iterator[Path]:
+    def owning_stdout(self) -> Iterator[None]:
+        if self._stdout is not None:
+            yield
+            return
         if os.isatty(1):
             raise ConfigError(
                 "devdata_export -: stdout is a terminal: pipe it (devdata_export - | "
@@ -264,13 +272,17 @@ class Pipe(Archive):
         self._stdout = os.dup(1)
         os.dup2(2, 1)
         try:
-            with super().writing() as work:
-                yield work
+            yield
         finally:
             sys.stdout.flush()
             os.dup2(self._stdout, 1)
             os.close(self._stdout)
             self._stdout = None
+
+    @contextmanager
+    def writing(self) -> Iterator[Path]:
+        with self.owning_stdout(), super().writing() as work:
+            yield work
 
     @contextmanager
     def _sink(self) -> Iterator[IO[bytes]]:

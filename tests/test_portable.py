@@ -292,16 +292,25 @@ def test_an_export_streams_through_a_pipe_into_an_import(site):
 
 @pytest.mark.databases_only("sqlite")
 def test_stdout_carries_only_the_archive(site, tmp_path):
+    """Not even what a plugin prints as it loads, before the export starts."""
     make_polls(site, questions=1, choices=1)
+    (tmp_path / "chatty.py").write_text("print('chatty loaded')\n")
+    (tmp_path / "chatty_settings.py").write_text(
+        "from testsite.settings import *\nDEVDATA_PLUGINS = ['chatty']\n"
+    )
 
     result = subprocess.run(
         [sys.executable, "-m", "django", "devdata_export", "-", "-v", "2"],
         capture_output=True,
-        env=cli_environ(),
+        env=cli_environ(
+            DJANGO_SETTINGS_MODULE="chatty_settings",
+            PYTHONPATH=os.pathsep.join([str(tmp_path), cli_environ()["PYTHONPATH"]]),
+        ),
         timeout=300,
     )
 
     assert result.returncode == 0, result.stderr
+    assert "chatty loaded" in result.stderr.decode()
     assert result.stderr.decode().splitlines()[-1].endswith(" to stdout")
     archive = tmp_path / "piped.tar.gz"
     archive.write_bytes(result.stdout)

@@ -101,14 +101,30 @@ class Command(DevdataCommand):
         verbosity: int,
         **_: Any,
     ) -> None:
-        settings = load_settings()
         if plan:
             if only:
                 raise ConfigError(
                     "devdata_export --plan plans the whole export: leave out the model labels"
                 )
-            self.print_plan(database, settings, serializable_deferrable)
+            self.print_plan(database, load_settings(), serializable_deferrable)
             return
+        if keep is not None and keep < 1:
+            raise ConfigError(f"--keep {keep}: keep at least 1 export; nothing was written")
+        store = stores.open_store(dest, format, keep, storage=storage)
+        # From here on, what plugins print at import or in their hooks goes to stderr.
+        with store.owning_stdout():
+            self.export_to(store, only, database, no_update, serializable_deferrable, verbosity)
+
+    def export_to(
+        self,
+        store: stores.Store,
+        only: list[str],
+        database: str,
+        no_update: bool,
+        serializable: bool,
+        verbosity: int,
+    ) -> None:
+        settings = load_settings()
         only_models = []
         for label in only:
             model = resolve_model(label, "devdata_export arguments")._meta.concrete_model
@@ -118,9 +134,6 @@ class Command(DevdataCommand):
                     "DEVDATA_STRATEGIES"
                 )
             only_models.append(model)
-        if keep is not None and keep < 1:
-            raise ConfigError(f"--keep {keep}: keep at least 1 export; nothing was written")
-        store = stores.open_store(dest, format, keep, storage=storage)
         if not store.rewritable and (only_models or no_update):
             raise ConfigError(
                 f"devdata_export {store.name}: an archive is written whole: export all models, "
@@ -140,7 +153,7 @@ class Command(DevdataCommand):
                 reporter,
                 only_models,
                 no_update,
-                serializable=serializable_deferrable,
+                serializable=serializable,
             )
         reporter.success(summary.line(f"to {store.name}"))
         if only_models:
