@@ -214,6 +214,12 @@ for _label in ("address.UserAddress", "order.ShippingAddress", "order.BillingAdd
     DEVDATA_MODEL_ANONYMISERS[_label].update(_ADDRESS)
 for _label in ("address.UserAddress", "order.ShippingAddress"):
     DEVDATA_MODEL_ANONYMISERS[_label]["notes"] = faker_anonymise("sentence")
+    # What it suggested for these PhoneNumberFields, Faker's "phone_number", makes numbers
+    # such as "(335) 211-8270 ext. 987" that django-phonenumber-field cannot read back:
+    # numbers in the shop's format instead, from the range kept for drama (020 7946 0xxx).
+    DEVDATA_MODEL_ANONYMISERS[_label]["phone_number"] = faker_anonymise(
+        "numerify", text="+442079460###"
+    )
 # Found by the export's leak audit: the emails Oscar sent (a product alert's
 # confirmation) greet the customer by name.
 DEVDATA_MODEL_ANONYMISERS["communication.Email"].update(

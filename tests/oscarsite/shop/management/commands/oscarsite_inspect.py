@@ -7,6 +7,7 @@
   number of notes and status changes, and whether it has a shipping and billing address;
 - ``personal``: the personal values the shop holds (names, emails, phone numbers,
   address lines, notes), for a test to look for in an export;
+- ``invalid_phones``: phone numbers of addresses that are no valid number;
 - ``logins``: the customers whose email and ``--password`` log them in, through Oscar's
   email authentication backend;
 - ``dangling``: references to rows that are not there (and, with ``--export``, those of
@@ -47,6 +48,7 @@ class Command(BaseCommand):
                     "catalogue": catalogue(),
                     "orders": orders(),
                     "personal": personal(),
+                    "invalid_phones": invalid_phones(),
                     "logins": logins(password),
                     "dangling": site.dangling_in_database(where="production")
                     + (site.dangling_in_export() if export else []),
@@ -126,6 +128,15 @@ def personal() -> list[str]:
             found.add(getattr(address, "notes", ""))
     found |= set(Order.objects.values_list("guest_email", flat=True))
     return sorted(value for value in found if value)
+
+
+def invalid_phones() -> list[str]:
+    return sorted(
+        str(address.phone_number)
+        for label in ("address.UserAddress", "order.ShippingAddress")
+        for address in apps.get_model(label).objects.all()
+        if address.phone_number and not address.phone_number.is_valid()
+    )
 
 
 def logins(password: str) -> list[str]:
