@@ -73,7 +73,7 @@ def wagtail_production(_database_access):
     or why the vendor cannot be tested."""
     reachable = [vendor for vendor in VENDORS if not unreachable(vendor)]
     everything = ",".join(["sqlite", *(f"{v},{v}_dev" for v in reachable)])
-    django_admin(everything, "wagtailsite_databases", "create")
+    django_admin(everything, "site_databases", "create")
     built: dict[str, dict[str, Any]] = {}
 
     def build(vendor: str) -> dict[str, Any] | str:
@@ -86,7 +86,7 @@ def wagtail_production(_database_access):
         return built[vendor]
 
     yield build
-    django_admin(everything, "wagtailsite_databases", "drop")
+    django_admin(everything, "site_databases", "drop")
 
 
 @pytest.fixture

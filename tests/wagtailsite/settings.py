@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     # needs this app.
     "django.contrib.postgres",
     "devdata_core",
+    "sitecommands",
 ]
 
 MIDDLEWARE = [

@@ -1,4 +1,4 @@
-"""Create empty, or drop, the databases of ``WAGTAILSITE_DATABASES`` (all but ``default``,
+"""Create empty, or drop, the databases a site project names (every alias but ``default``,
 which stands for one of them); dropping them removes the uploaded files too."""
 
 import shutil
