@@ -188,6 +188,24 @@ def test_a_name_that_describes_a_personal_value_is_not_one(name, found):
     assert (suspicion and suspicion.why) == found
 
 
+@pytest.mark.parametrize(
+    ("name", "verbose_name", "found"),
+    [
+        # django-oscar's address lines
+        ("line1", "First line of address", "a postal address ('First line of address')"),
+        ("search_text", "Searched addresses", "a postal address ('Searched addresses')"),
+        ("line4", "City", None),
+        ("verified", "Phone verified", None),
+    ],
+)  # fmt: skip
+def test_a_verbose_name_says_what_a_field_holds_where_its_name_does_not(name, verbose_name, found):
+    detect = NameDetector(personal_names())
+
+    suspicion = detect(named(name, models.TextField(verbose_name=verbose_name)))
+
+    assert (suspicion and suspicion.why) == (found and f"described as {found}")
+
+
 @pytest.mark.databases_only("sqlite")
 def test_a_fault_of_devdata_is_a_warning_for_other_commands(site, devdata_plugin):
     """``migrate`` on a deploy runs the system checks too: devdata must not stop it."""

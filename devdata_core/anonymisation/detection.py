@@ -168,6 +168,7 @@ DESCRIBING_WORDS = frozenset(
     {
         "version", "type", "kind", "status", "state", "format", "provider", "count",
         "verified", "confirmed", "enabled", "visible", "visibility", "consent", "template",
+        "hash",
     }
 )  # fmt: skip
 
@@ -337,11 +338,33 @@ class NameDetector:
             )
         ):
             return Suspicion(f"named like a login secret ({field.name!r})", "sha1", True)
-        if parts and parts[-1] in DESCRIBING_WORDS:
+        found = self._match(field, parts)
+        if found is not None:
+            generator, what = found
+            return Suspicion(f"named like {what} ({field.name!r})", generator)
+        # A name says little (Oscar's address lines are line1 to line4); a verbose name
+        # the project wrote says more ("First line of address").
+        described = str(field.verbose_name or "")
+        if described and described != field.name.replace("_", " "):
+            found = self._match(field, words(described), prose=True)
+            if found is not None:
+                generator, what = found
+                return Suspicion(f"described as {what} ({described!r})", generator)
+        return None
+
+    def _match(
+        self, field: Field, parts: tuple[str, ...], prose: bool = False
+    ) -> tuple[str, str] | None:
+        """The generator and description of the most specific entry in ``parts``. In
+        ``prose`` (a verbose name), only single words of :attr:`COMPOUND` letters or more
+        count: "display name" is a site's, "mail server" no address."""
+        if not parts or parts[-1] in DESCRIBING_WORDS:
             return None
         for entry, generator, what in self.entries:
+            if prose and (len(entry) > 1 or len(entry[0]) < self.COMPOUND):
+                continue
             if _fits(field, generator) and _contains(parts, entry):
-                return Suspicion(f"named like {what} ({field.name!r})", generator)
+                return generator, what
         return None
 
 
