@@ -1,0 +1,127 @@
+"""PostgreSQL writes export lines itself, where no Python is needed for a row.
+
+For a model whose every exported field has a type rendered here, the line
+:func:`.serialization.encode` would write for a row is built by one SQL text expression,
+and ``COPY (SELECT <line> FROM (<the queryset's query>) ...) TO STDOUT`` streams the lines
+into the file: no row crosses into Python. The output is byte for byte the Python path's:
+
+- integers as ``int::text``; booleans ``true``/``false``; ``null`` for NULL;
+- text through ``to_json(text)``, which escapes as orjson does (``\\"``, ``\\\\``, the
+  short escapes ``\\b\\f\\n\\r\\t``, other control characters as ``\\u00xx``) and keeps
+  non-ASCII characters as they are;
+- decimals of at most 6 places as their text in quotes: a ``numeric(p, s)`` column prints
+  exactly ``s`` places, which ``str(Decimal)`` keeps unless a value needs more than 6
+  (``1E-7``);
+- dates and UUIDs as ``isoformat()``/``str()`` write them;
+- datetimes (with ``USE_TZ`` and the connection in UTC) as ``isoformat()`` does, the
+  microseconds only when not zero, with ``+00:00``.
+
+Every other field (floats, whose shortest text differs from Python's ``repr``; JSON;
+binary; durations; times; subclasses and custom fields) leaves the model to Python.
+
+COPY's CSV format, with a delimiter and quote character that JSON never holds raw (it
+escapes every control character), writes each line as it is, unescaped.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Sequence
+from typing import TextIO
+
+import orjson
+from django.conf import settings
+from django.db import connections, models
+from django.db.models import Field, Model, QuerySet
+
+from .serialization import PLAIN_FIELDS, exported_fields
+
+_DATETIME = 'YYYY-MM-DD"T"HH24:MI:SS'
+
+
+def line_sql(model: type[Model], columns: Sequence[str], database: str) -> str | None:
+    """The SQL expression of ``model``'s export line, its columns named ``c0``, ``c1``...
+    in the order of ``columns``; ``None`` if a field needs Python."""
+    concrete = model._meta.concrete_model
+    column = {attname: f"c{i}" for i, attname in enumerate(columns)}
+    connection = connections[database]
+    pk = _value_sql(concrete._meta.pk, column[concrete._meta.pk.attname], connection)
+    if pk is None:
+        return None
+    parts = [
+        _literal(f'{{"model":{_json(concrete._meta.label_lower)},"pk":'),
+        pk,
+        _literal(',"fields":{'),
+    ]
+    for position, field in enumerate(exported_fields(concrete)):
+        value = _value_sql(field, column[field.attname], connection)
+        if value is None:
+            return None
+        parts += [_literal(("," if position else "") + f"{_json(field.name)}:"), value]
+    parts.append(_literal("}}"))
+    return " || ".join(parts)
+
+
+def copy_lines(queryset: QuerySet, columns: Sequence[str], line: str, out: TextIO) -> None:
+    """Write the export line of every row of ``queryset`` (fetched as ``columns``) to ``out``,
+    one COPY on the queryset's connection, in its transaction."""
+    connection = connections[queryset.db]
+    sql, params = queryset.values_list(*columns).query.sql_with_params()
+    names = ", ".join(f"c{i}" for i in range(len(columns)))
+    statement = (
+        f"COPY (SELECT {line} FROM ({sql}) AS devdata_rows ({names})) TO STDOUT "
+        "WITH (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
+    )
+    if params:
+        statement = connection.ops.compose_sql(statement, params)
+    with connection.cursor() as cursor:
+        if hasattr(cursor, "copy_expert"):
+            # psycopg2 decodes into a text file in the connection's encoding (UTF-8).
+            cursor.copy_expert(statement, out)
+        else:
+            decoder = codecs.getincrementaldecoder("utf-8")()
+            with cursor.copy(statement) as copy:
+                for data in copy:
+                    out.write(decoder.decode(data))
+            out.write(decoder.decode(b"", final=True))
+
+
+def _value_sql(field: Field, column: str, connection) -> str | None:
+    """The SQL expression of ``field``'s JSON value in ``column``, or ``None``."""
+    while type(field) in (models.ForeignKey, models.OneToOneField):
+        field = field.target_field
+    kind = type(field)
+    plain = PLAIN_FIELDS.get(kind)
+    if plain is int:
+        value = f"{column}::text"
+    elif plain is str:
+        value = f"to_json({column}::text)::text"
+    elif plain is bool:
+        value = f"CASE {column} WHEN true THEN 'true' WHEN false THEN 'false' END"
+    elif kind is models.UUIDField or (kind is models.DecimalField and field.decimal_places <= 6):
+        value = _quoted(f"{column}::text")
+    elif kind is models.DateField:
+        value = _quoted(f"to_char({column}, 'YYYY-MM-DD')")
+    elif kind is models.DateTimeField and settings.USE_TZ and connection.timezone_name == "UTC":
+        value = _quoted(
+            f"to_char({column} AT TIME ZONE 'UTC', '{_DATETIME}') || "
+            f"CASE WHEN to_char({column}, 'US') = '000000' THEN '' "
+            f"ELSE to_char({column}, '.US') END || '+00:00'"
+        )
+    else:
+        return None
+    return f"COALESCE({value}, 'null')"
+
+
+def _quoted(text: str) -> str:
+    return f"'\"' || {text} || '\"'"
+
+
+def _json(name: str) -> str:
+    return orjson.dumps(name).decode()
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (``standard_conforming_strings``). Labels and field names are
+    identifiers: no ``%`` for the parameter substitution to mistake."""
+    return "'" + text.replace("'", "''") + "'"
