@@ -32,20 +32,33 @@ from typing import TextIO
 import orjson
 from django.conf import settings
 from django.db import connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model, QuerySet
 
 from .serialization import PLAIN_FIELDS, exported_fields
 
 _DATETIME = 'YYYY-MM-DD"T"HH24:MI:SS'
+#: PostgreSQL's type OIDs of the columns rendered here: a field over a column of another
+#: type (an unmanaged table's ``char(n)``, an unconstrained ``numeric``) goes to Python.
+_INTEGER_TYPES = {20, 21, 23}  # bigint, smallint, integer
+_TEXT_TYPES = {25, 1043}  # text, varchar (not char(n): its ::text drops the padding)
+_BOOLEAN, _NUMERIC, _DATE, _TIMESTAMPTZ, _UUID = 16, 1700, 1082, 1184, 2950
 
 
-def line_sql(model: type[Model], columns: Sequence[str], database: str) -> str | None:
-    """The SQL expression of ``model``'s export line, its columns named ``c0``, ``c1``...
-    in the order of ``columns``; ``None`` if a field needs Python."""
+def line_sql(queryset: QuerySet, model: type[Model], columns: Sequence[str]) -> str | None:
+    """The SQL expression of the export line of ``model``'s rows from ``queryset`` fetched
+    as ``columns`` (named ``c0``, ``c1``... by :func:`copy_lines`); ``None`` if a field
+    needs Python."""
+    connection = connections[queryset.db]
+    rows, params = _rows_sql(queryset, columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {rows} LIMIT 0", params)
+        described = {
+            attname: (f"c{i}", column.type_code, column.scale)
+            for i, (attname, column) in enumerate(zip(columns, cursor.description, strict=True))
+        }
     concrete = model._meta.concrete_model
-    column = {attname: f"c{i}" for i, attname in enumerate(columns)}
-    connection = connections[database]
-    pk = _value_sql(concrete._meta.pk, column[concrete._meta.pk.attname], connection)
+    pk = _value_sql(concrete._meta.pk, *described[concrete._meta.pk.attname], connection)
     if pk is None:
         return None
     parts = [
@@ -54,7 +67,7 @@ def line_sql(model: type[Model], columns: Sequence[str], database: str) -> str |
         _literal(',"fields":{'),
     ]
     for position, field in enumerate(exported_fields(concrete)):
-        value = _value_sql(field, column[field.attname], connection)
+        value = _value_sql(field, *described[field.attname], connection)
         if value is None:
             return None
         parts += [_literal(("," if position else "") + f"{_json(field.name)}:"), value]
@@ -66,10 +79,9 @@ def copy_lines(queryset: QuerySet, columns: Sequence[str], line: str, out: TextI
     """Write the export line of every row of ``queryset`` (fetched as ``columns``) to ``out``,
     one COPY on the queryset's connection, in its transaction."""
     connection = connections[queryset.db]
-    sql, params = queryset.values_list(*columns).query.sql_with_params()
-    names = ", ".join(f"c{i}" for i in range(len(columns)))
+    rows, params = _rows_sql(queryset, columns)
     statement = (
-        f"COPY (SELECT {line} FROM ({sql}) AS devdata_rows ({names})) TO STDOUT "
+        f"COPY (SELECT {line} FROM {rows}) TO STDOUT "
         "WITH (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
     )
     if params:
@@ -86,23 +98,42 @@ def copy_lines(queryset: QuerySet, columns: Sequence[str], line: str, out: TextI
             out.write(decoder.decode(b"", final=True))
 
 
-def _value_sql(field: Field, column: str, connection) -> str | None:
-    """The SQL expression of ``field``'s JSON value in ``column``, or ``None``."""
+def _rows_sql(queryset: QuerySet, columns: Sequence[str]) -> tuple[str, tuple]:
+    """The rows of ``queryset`` as a derived table of columns ``c0``, ``c1``..., and its
+    parameters."""
+    sql, params = queryset.values_list(*columns).query.sql_with_params()
+    names = ", ".join(f"c{i}" for i in range(len(columns)))
+    return f"({sql}) AS devdata_rows ({names})", tuple(params)
+
+
+def _value_sql(
+    field: Field, column: str, type_code: int, scale: int | None, connection: BaseDatabaseWrapper
+) -> str | None:
+    """The SQL expression of ``field``'s JSON value in ``column`` (of PostgreSQL type
+    ``type_code``), or ``None``."""
     while type(field) in (models.ForeignKey, models.OneToOneField):
         field = field.target_field
     kind = type(field)
     plain = PLAIN_FIELDS.get(kind)
-    if plain is int:
+    if plain is int and type_code in _INTEGER_TYPES:
         value = f"{column}::text"
-    elif plain is str:
+    elif plain is str and type_code in _TEXT_TYPES:
         value = f"to_json({column}::text)::text"
-    elif plain is bool:
+    elif plain is bool and type_code == _BOOLEAN:
         value = f"CASE {column} WHEN true THEN 'true' WHEN false THEN 'false' END"
-    elif kind is models.UUIDField or (kind is models.DecimalField and field.decimal_places <= 6):
+    elif (kind is models.UUIDField and type_code == _UUID) or (
+        # numeric(p, s) prints exactly s places, as str(Decimal) does up to 6.
+        kind is models.DecimalField and type_code == _NUMERIC and scale is not None and scale <= 6
+    ):
         value = _quoted(f"{column}::text")
-    elif kind is models.DateField:
+    elif kind is models.DateField and type_code == _DATE:
         value = _quoted(f"to_char({column}, 'YYYY-MM-DD')")
-    elif kind is models.DateTimeField and settings.USE_TZ and connection.timezone_name == "UTC":
+    elif (
+        kind is models.DateTimeField
+        and type_code == _TIMESTAMPTZ
+        and settings.USE_TZ
+        and connection.timezone_name == "UTC"
+    ):
         value = _quoted(
             f"to_char({column} AT TIME ZONE 'UTC', '{_DATETIME}') || "
             f"CASE WHEN to_char({column}, 'US') = '000000' THEN '' "

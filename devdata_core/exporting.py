@@ -455,7 +455,7 @@ class ExportRun:
             # Two queries must select the same rows: a slice might not.
             and not queryset.query.is_sliced
             and connections[queryset.db].vendor == "postgresql"
-            and (line := copy_export.line_sql(model, columns, queryset.db)) is not None
+            and (line := copy_export.line_sql(queryset, model, columns)) is not None
         ):
             return self._copy(model, queryset, columns, line, out, indexed, bar)
         written = selected = 0
