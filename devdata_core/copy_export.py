@@ -25,8 +25,7 @@ escapes every control character), writes each line as it is, unescaped.
 
 from __future__ import annotations
 
-import codecs
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TextIO
 
 import orjson
@@ -77,7 +76,7 @@ def line_sql(queryset: QuerySet, model: type[Model], columns: Sequence[str]) -> 
 
 def copy_lines(queryset: QuerySet, columns: Sequence[str], line: str, out: TextIO) -> None:
     """Write the export line of every row of ``queryset`` (fetched as ``columns``) to ``out``,
-    one COPY on the queryset's connection, in its transaction."""
+    a text file in UTF-8, by one COPY on the queryset's connection, in its transaction."""
     connection = connections[queryset.db]
     rows, params = _rows_sql(queryset, columns)
     statement = (
@@ -86,16 +85,28 @@ def copy_lines(queryset: QuerySet, columns: Sequence[str], line: str, out: TextI
     )
     if params:
         statement = connection.ops.compose_sql(statement, params)
+    # The connection's encoding is UTF-8, the file's too: the bytes go to it as they are.
+    out.flush()
+    raw = out.buffer  # type: ignore[attr-defined]
     with connection.cursor() as cursor:
         if hasattr(cursor, "copy_expert"):
-            # psycopg2 decodes into a text file in the connection's encoding (UTF-8).
-            cursor.copy_expert(statement, out)
+            cursor.copy_expert(statement, raw)
         else:
-            decoder = codecs.getincrementaldecoder("utf-8")()
             with cursor.copy(statement) as copy:
                 for data in copy:
-                    out.write(decoder.decode(data))
-            out.write(decoder.decode(b"", final=True))
+                    raw.write(data)
+    raw.flush()
+
+
+def key_chunks(queryset: QuerySet, columns: Sequence[str], size: int) -> Iterator[list[tuple]]:
+    """The values of ``columns`` (keys :func:`line_sql` accepted, which Django reads as the
+    driver returns them) in the rows of ``queryset``, ``size`` rows at a time, from a
+    server-side cursor."""
+    rows, params = _rows_sql(queryset, columns)
+    with connections[queryset.db].chunked_cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {rows}", params)
+        while chunk := cursor.fetchmany(size):
+            yield chunk
 
 
 def _rows_sql(queryset: QuerySet, columns: Sequence[str]) -> tuple[str, tuple]:

@@ -516,12 +516,12 @@ class ExportRun:
         the same snapshot."""
         copy_export.copy_lines(queryset, columns, line, out)
         written = 0
-        key_sets = [keys for _, keys in indexed.keys]
-        for values in self.rows(queryset, [columns[index] for index, _ in indexed.keys]):
-            for value, keys in zip(values, key_sets, strict=True):
-                keys.add(value)
-            written += 1
-        bar.update(written)
+        key_columns = [columns[index] for index, _ in indexed.keys]
+        for chunk in copy_export.key_chunks(queryset, key_columns, 10 * CHUNK_SIZE):
+            for position, (_, keys) in enumerate(indexed.keys):
+                keys.update([values[position] for values in chunk])
+            written += len(chunk)
+            bar.update(len(chunk))
         self.reporter.detail(f"{model_label(model)}: {written:,} rows written by COPY")
         return written
 
