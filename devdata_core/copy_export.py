@@ -52,9 +52,12 @@ def line_sql(queryset: QuerySet, model: type[Model], columns: Sequence[str]) -> 
     rows, params = _rows_sql(queryset, columns)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT * FROM {rows} LIMIT 0", params)
+        # Columns Django adds after them (a distinct query's ordering) are left alone.
         described = {
             attname: (f"c{i}", column.type_code, column.scale)
-            for i, (attname, column) in enumerate(zip(columns, cursor.description, strict=True))
+            for i, (attname, column) in enumerate(
+                zip(columns, cursor.description[: len(columns)], strict=True)
+            )
         }
     concrete = model._meta.concrete_model
     pk = _value_sql(concrete._meta.pk, *described[concrete._meta.pk.attname], connection)
@@ -104,7 +107,7 @@ def key_chunks(queryset: QuerySet, columns: Sequence[str], size: int) -> Iterato
     server-side cursor."""
     rows, params = _rows_sql(queryset, columns)
     with connections[queryset.db].chunked_cursor() as cursor:
-        cursor.execute(f"SELECT * FROM {rows}", params)
+        cursor.execute(f"SELECT {_names(len(columns))} FROM {rows}", params)
         while chunk := cursor.fetchmany(size):
             yield chunk
 
@@ -113,8 +116,11 @@ def _rows_sql(queryset: QuerySet, columns: Sequence[str]) -> tuple[str, tuple]:
     """The rows of ``queryset`` as a derived table of columns ``c0``, ``c1``..., and its
     parameters."""
     sql, params = queryset.values_list(*columns).query.sql_with_params()
-    names = ", ".join(f"c{i}" for i in range(len(columns)))
-    return f"({sql}) AS devdata_rows ({names})", tuple(params)
+    return f"({sql}) AS devdata_rows ({_names(len(columns))})", tuple(params)
+
+
+def _names(number: int) -> str:
+    return ", ".join(f"c{i}" for i in range(number))
 
 
 def _value_sql(
