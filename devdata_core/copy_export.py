@@ -3,7 +3,10 @@
 For a model whose every exported field has a type rendered here, the line
 :func:`.serialization.encode` would write for a row is built by one SQL text expression,
 and ``COPY (SELECT <line> FROM (<the queryset's query>) ...) TO STDOUT`` streams the lines
-into the file: no row crosses into Python. The output is byte for byte the Python path's:
+into the file: no line is built in Python. The rows' keys, which later models'
+restrictions need, are read by a second query of the same rows in the export's snapshot.
+A field is rendered only over the column type it was checked against (from the query's
+own description). The output is byte for byte the Python path's:
 
 - integers as ``int::text``; booleans ``true``/``false``; ``null`` for NULL;
 - text through ``to_json(text)``, which escapes as orjson does (``\\"``, ``\\\\``, the
