@@ -51,6 +51,14 @@ def line_sql(queryset: QuerySet, model: type[Model], columns: Sequence[str]) -> 
     """The SQL expression of the export line of ``model``'s rows from ``queryset`` fetched
     as ``columns`` (named ``c0``, ``c1``... by :func:`copy_lines`); ``None`` if a field
     needs Python."""
+    query = queryset.query
+    if (
+        query.combinator
+        or query.extra_tables
+        or sum(1 for alias in query.alias_map if query.alias_refcount[alias]) > 1
+    ):
+        # A join or a union may repeat a row, which the Python path writes once.
+        return None
     connection = connections[queryset.db]
     rows, params = _rows_sql(queryset, columns)
     with connection.cursor() as cursor:
