@@ -33,6 +33,7 @@ from typing import TextIO
 
 import orjson
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model, QuerySet
@@ -60,7 +61,11 @@ def line_sql(queryset: QuerySet, model: type[Model], columns: Sequence[str]) -> 
         # A join or a union may repeat a row, which the Python path writes once.
         return None
     connection = connections[queryset.db]
-    rows, params = _rows_sql(queryset, columns)
+    try:
+        rows, params = _rows_sql(queryset, columns)
+    except EmptyResultSet:
+        # No SQL selects nothing (``pk__in=[]``): the Python path writes no row.
+        return None
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT * FROM {rows} LIMIT 0", params)
         # Columns Django adds after them (a distinct query's ordering) are left alone.
