@@ -218,6 +218,8 @@ class RowSerializer:
         self._names = [f.name for f in fields]
         self._pick = _picker([self.columns.index(f.attname) for f in fields])
         self._conversions = []
+        #: Whether a foreign key is written as a natural key.
+        self.natural_keys = False
         natural_columns = natural.columns.get(concrete, {}) if natural else {}
         for position, f in enumerate(fields):
             target = natural_columns.get(f.attname) or (
@@ -225,6 +227,7 @@ class RowSerializer:
             )
             if natural and target in natural.models:
                 self._conversions.append((position, _natural_converter(target, natural)))
+                self.natural_keys = True
             elif not _plain(f):
                 self._conversions.append((position, self._converter(f)))
 

@@ -102,6 +102,9 @@ class DevdataSettings:
     passwords: Passwords = dataclasses.field(default_factory=Passwords)
     #: ``DEVDATA_AUDIT``: look for anonymised values elsewhere in every export (on by default).
     audit: bool = True
+    #: ``DEVDATA_COPY_EXPORT``: on PostgreSQL, let ``COPY`` write the lines of models that
+    #: need no Python per row (on by default; see :mod:`.copy_export`).
+    copy_export: bool = True
 
     def credential_anonymisers_for(self, model: type[Model]) -> dict[str, Anonymiser]:
         """The replacements of the password hashes among a model's exported fields (its
@@ -144,6 +147,7 @@ def load_settings() -> DevdataSettings:
         pii_strict=_load_flag("DEVDATA_PII_STRICT"),
         passwords=_load_passwords(),
         audit=_load_flag("DEVDATA_AUDIT", default=True),
+        copy_export=_load_flag("DEVDATA_COPY_EXPORT", default=True),
     )
     _check_referenced_fields_are_kept(loaded)
     return loaded

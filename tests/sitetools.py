@@ -120,7 +120,7 @@ class Site:
         """Rows of the export per strategy file name."""
         directory = self.export_dir / label
         return {
-            path.stem: [json.loads(line) for line in path.read_text().splitlines() if line]
+            path.stem: [json.loads(line) for line in path.read_text().split("\n") if line]
             for path in sorted(directory.glob("*.jsonl"))
         }
 

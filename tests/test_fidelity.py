@@ -19,7 +19,7 @@ from devdata_core.graph import build_graph
 from devdata_core.settings import load_settings, model_label
 from devdata_queryset import ExactQuerySetStrategy, QuerySetStrategy
 from testsite.audit.models import Attachment, Document, LogEntry, ReferenceIndex
-from testsite.fidelity.models import Owner, Pet, Reading, Record, Special, Visit
+from testsite.fidelity.models import Entry, Owner, Pet, Reading, Record, Special, Visit
 from testsite.library.models import Author, Book, Edition, Tag
 from testsite.pages.models import BlogPage, Category, Folder, Page
 from testsite.photofeed.models import Photo, PhotoCount
@@ -80,6 +80,85 @@ def test_every_kind_of_value_arrives_exactly(site):
     row = next(r for r in site.exported("fidelity.Record")["all"] if r["pk"] == first.pk)
     assert row["fields"]["happened_at"] == "2023-07-08T09:10:11.987654+00:00"
     assert row["fields"]["amount"] == "12345678.123456"
+
+
+AWKWARD = [
+    "quotes \" ' and backslashes \\ \\\\ \\u0041 \\n, a slash /",
+    "lines\n\r\n, tabs\t, controls \x01\x08\x0c\x1b\x1f\x7f, separators \u2028\u2029",
+    "émoji 😀, 中文, ß, \ufeff, \U0010ffff",
+    "",
+]
+
+
+@pytest.mark.databases_only("postgres")
+def test_postgresql_copy_writes_the_lines_python_writes(site):
+    """Models that need no Python per row are written by ``COPY``; with
+    ``DEVDATA_COPY_EXPORT = False`` by Python: the files are the same, byte for byte."""
+    owners = [Owner.objects.using(site.src).create(code=code[:20]) for code in AWKWARD]
+    pets = [
+        Pet.objects.using(site.src).create(name=name[:50], owner=owner, vet=owner)
+        for name, owner in zip(AWKWARD, owners, strict=True)
+    ]
+    kinds = [
+        (True, 0, -(2**63), Decimal("-0.000001"), Decimal(-(10**29) + 1), CREATED),
+        (False, 32767, 2**63 - 1, Decimal("12345678.123456"), Decimal(10**29 - 1), None),
+        (None, 1, 0, Decimal("0"), Decimal(0), datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)),
+        (None, 2, -1, None, Decimal(-7), datetime(1, 1, 1, 0, 0, 0, 1, tzinfo=UTC)),
+        (
+            True,
+            3,
+            1,
+            Decimal("-1.5"),
+            Decimal(12),
+            datetime(2020, 6, 1, 23, 30, 0, 500000, tzinfo=timezone(timedelta(hours=-5))),
+        ),
+    ]
+    for number, (flag, small, big, amount, whole, at) in enumerate(kinds):
+        for text in AWKWARD:
+            Entry.objects.using(site.src).create(
+                flag=flag,
+                small=small,
+                big=big,
+                amount=amount,
+                whole=whole,
+                at=at,
+                day=[date(1, 1, 1), date(9999, 12, 31), None][number % 3],
+                token=UUID(int=number * 2**100 + 15) if number % 2 else None,
+                text=text,
+                label=text[:50] if number % 2 else None,
+                owner=owners[number % len(owners)],
+                vet=owners[-1] if number % 2 else None,
+                pet=pets[number % len(pets)] if number % 3 else None,
+            )
+    make_record(site)
+    # Owners through a join to their pets: the first owner's row comes twice, and is
+    # written once.
+    Pet.objects.using(site.src).create(name="second", owner=owners[0])
+    site.configure(DEVDATA_STRATEGIES={"fidelity.Owner": [OwnersWithPets(name="all")]})
+
+    fast = site.export(verbosity=2).stdout
+    copied = _export_files(site)
+    site.configure(DEVDATA_COPY_EXPORT=False)
+    slow = site.export(verbosity=2).stdout
+
+    assert f"fidelity.Entry: {len(kinds) * len(AWKWARD)} rows written by COPY" in fast
+    assert "fidelity.Pet: 5 rows written by COPY" in fast
+    assert "fidelity.Owner:" not in fast
+    assert "fidelity.Record:" not in fast  # floats, JSON, binary: Python writes them
+    assert "written by COPY" not in slow
+    assert _export_files(site) == copied
+
+
+class OwnersWithPets(QuerySetStrategy):
+    def get_queryset(self, django_dbname, dest, model):
+        return super().get_queryset(django_dbname, dest, model).filter(pets__isnull=False)
+
+
+def _export_files(site):
+    return {
+        path.relative_to(site.export_dir): path.read_bytes()
+        for path in sorted(site.export_dir.rglob("*.jsonl"))
+    }
 
 
 def test_a_child_of_multi_table_inheritance_arrives_with_its_parent_row(site):
@@ -201,6 +280,7 @@ def seed_every_table(site):
     pet = Pet.objects.using(src).create(name="rex", owner=owner, vet=owner)
     Visit.objects.using(src).create(pk=1, pet=pet, day=VALUES["day"])
     Reading.objects.using(src).create(pk=1, level=1)
+    Entry.objects.using(src).create(pk=1, small=1, big=1, whole=1, text="e", owner=owner)
     document = Document.objects.using(src).create(pk=1, code="d1")
     Attachment.objects.using(src).create(pk=1, document_code="d1", name="a")
     user_type = ContentType.objects.db_manager(src).get_for_model(User)
@@ -247,6 +327,7 @@ def create_one_of_each(dev):
     )
     Visit.objects.using(dev).create(pet=pet, day=VALUES["day"])
     Reading.objects.using(dev).create(level=1)
+    Entry.objects.using(dev).create(small=1, big=1, whole=1, text="new", owner=pet.owner)
     document = Document.objects.using(dev).create(code="new")
     Attachment.objects.using(dev).create(document_code="new", name="new")
     LogEntry.objects.using(dev).create(content_type_id=content_type.pk, object_id="new")

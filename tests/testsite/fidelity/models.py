@@ -70,3 +70,24 @@ class Reading(models.Model):
                 **{CHECK_CONDITION: models.Q(level__gte=0)}, name="fidelity_reading_level_gte_0"
             )
         ]
+
+
+class Entry(models.Model):
+    """Only values PostgreSQL's ``COPY`` writes as the Python path does, nullable where
+    a field may be: its rows are written without Python."""
+
+    flag = models.BooleanField(null=True)
+    small = models.PositiveSmallIntegerField()
+    big = models.BigIntegerField()
+    amount = models.DecimalField(max_digits=14, decimal_places=6, null=True)
+    whole = models.DecimalField(max_digits=30, decimal_places=0)
+    at = models.DateTimeField(null=True)
+    day = models.DateField(null=True)
+    token = models.UUIDField(null=True)
+    text = models.TextField()
+    label = models.CharField(max_length=50, null=True)
+    owner = models.ForeignKey(Owner, on_delete=models.CASCADE, related_name="+")
+    vet = models.ForeignKey(
+        Owner, on_delete=models.SET_NULL, null=True, to_field="code", related_name="+"
+    )
+    pet = models.ForeignKey(Pet, on_delete=models.SET_NULL, null=True, related_name="+")
