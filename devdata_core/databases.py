@@ -18,6 +18,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.recorder import MigrationRecorder
 from django.db.models import Lookup, QuerySet
 from django.db.models.sql.constants import GET_ITERATOR_CHUNK_SIZE
+from django.db.models.sql.where import AND, WhereNode
 
 from . import errors
 from .errors import DevdataError
@@ -223,7 +224,8 @@ class KeysIn(Lookup):
 
     PostgreSQL gets one array (``= ANY(%s)``) and SQLite one JSON list (``IN (SELECT
     value FROM json_each(%s))``), so that the query stays small and its plan cheap
-    however many keys there are; MySQL gets a plain ``IN (...)``. Used as
+    however many keys there are; MySQL gets a plain ``IN (...)``, which
+    :func:`key_batches` keeps to ``MYSQL_KEYS_PER_QUERY`` keys. Used as
     ``queryset.filter(KeysIn(F("customer_id"), keys))`` with a :class:`~.keys.KeySet`.
     """
 
@@ -242,6 +244,51 @@ class KeysIn(Lookup):
             sql = f"{column} IN (SELECT value FROM json_each(%s))"
             return sql, [*params, json.dumps(keys, default=str)]
         return f"{column} IN ({', '.join(['%s'] * len(keys))})", [*params, *keys]
+
+
+#: Most keys one MySQL query sends in an ``IN`` list. Each query of a stream sends its
+#: list again, and a query may not exceed ``max_allowed_packet`` (16 MB on MariaDB).
+MYSQL_KEYS_PER_QUERY = 50_000
+
+
+def key_batches(queryset: QuerySet) -> Iterator[QuerySet]:
+    """``queryset`` on MySQL as querysets that each send at most ``MYSQL_KEYS_PER_QUERY``
+    keys of its largest :class:`KeysIn`, whose rows together are those of ``queryset``.
+
+    The rows come a batch of keys after another, each batch in the queryset's order.
+    Only a restriction that every row must meet (no ``OR``, no ``NOT`` above it) is
+    split, and only without a slice: the first rows of each batch are not the first rows
+    of all. Anything else is ``queryset`` itself, its key sets sent whole.
+    """
+    lookups = [] if queryset.query.is_sliced else list(_required(queryset.query.where))
+    largest = max(lookups, key=lambda lookup: len(lookup.rhs), default=None)
+    if largest is None or len(largest.rhs) <= MYSQL_KEYS_PER_QUERY:
+        yield queryset
+        return
+    for keys in largest.rhs.batches(MYSQL_KEYS_PER_QUERY):
+        batch = queryset.all()
+        batch.query.where = _replaced(queryset.query.where, largest, KeysIn(largest.lhs, keys))
+        yield batch
+
+
+def _required(node: WhereNode) -> Iterator[KeysIn]:
+    """The :class:`KeysIn` conditions that every row of a ``WHERE`` must meet."""
+    if node.negated or (node.connector != AND and len(node.children) > 1):
+        return
+    for child in node.children:
+        if isinstance(child, KeysIn):
+            yield child
+        elif isinstance(child, WhereNode):
+            yield from _required(child)
+
+
+def _replaced(node: WhereNode, old: KeysIn, new: KeysIn) -> WhereNode:
+    """A copy of the tree under ``node`` with condition ``old`` replaced by ``new``."""
+    children = [
+        _replaced(child, old, new) if isinstance(child, WhereNode) else child
+        for child in node.children
+    ]
+    return WhereNode([new if c is old else c for c in children], node.connector, node.negated)
 
 
 #: The foreign keys of some tables, with what recreates them.
