@@ -9,6 +9,7 @@ import json
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,14 @@ from django.core.exceptions import EmptyResultSet
 from django.db import DatabaseError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.recorder import MigrationRecorder
-from django.db.models import Lookup, QuerySet
+from django.db.models import IntegerField, Lookup, QuerySet
+from django.db.models.fields import AutoFieldMixin
 from django.db.models.sql.constants import GET_ITERATOR_CHUNK_SIZE
 from django.db.models.sql.where import AND, WhereNode
 
 from . import errors
 from .errors import DevdataError
+from .keys import KeySet
 
 #: Relations, by the word their DROP statement needs: ``(name, kind)``.
 Relation = tuple[str, str]
@@ -235,15 +238,43 @@ class KeysIn(Lookup):
     def as_sql(self, compiler: Any, connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
         column, params = compiler.compile(self.lhs)
         field = self.rhs.field
-        keys = [field.get_db_prep_value(key, connection) for key in self.rhs]
-        if not keys:
+        if not self.rhs:
             return "1 = 0", []
-        if connection.vendor == "postgresql":
-            return f"{column} = ANY(%s::{field.cast_db_type(connection)}[])", [*params, keys]
-        if connection.vendor == "sqlite":
-            sql = f"{column} IN (SELECT value FROM json_each(%s))"
-            return sql, [*params, json.dumps(keys, default=str)]
-        return f"{column} IN ({', '.join(['%s'] * len(keys))})", [*params, *keys]
+        vendor = connection.vendor
+        if vendor in ("postgresql", "sqlite") and _as_they_are(self.rhs):
+            # A million integer keys as one text, not as a million Python ints that the
+            # driver adapts one by one: tens of megabytes less, and seconds sooner.
+            numbers = _joined(self.rhs)
+            value: Any = f"{{{numbers}}}" if vendor == "postgresql" else f"[{numbers}]"
+        else:
+            keys = [field.get_db_prep_value(key, connection) for key in self.rhs]
+            if vendor not in ("postgresql", "sqlite"):
+                return f"{column} IN ({', '.join(['%s'] * len(keys))})", [*params, *keys]
+            value = keys if vendor == "postgresql" else json.dumps(keys, default=str)
+        if vendor == "postgresql":
+            return f"{column} = ANY(%s::{field.cast_db_type(connection)}[])", [*params, value]
+        return f"{column} IN (SELECT value FROM json_each(%s))", [*params, value]
+
+
+def _as_they_are(keys: KeySet) -> bool:
+    """Whether ``keys`` are integers that Django's integer fields send to the database
+    unchanged (a field that converts them its own way gets its say)."""
+    prepare = type(keys.field).get_db_prep_value
+    return (
+        keys.integers_only
+        and isinstance(keys.field, IntegerField)
+        and prepare in (IntegerField.get_db_prep_value, AutoFieldMixin.get_db_prep_value)
+        and type(keys.field).get_prep_value is IntegerField.get_prep_value
+    )
+
+
+def _joined(keys: KeySet, chunk: int = 50_000) -> str:
+    """The keys as decimal numbers separated by commas, joined a chunk at a time."""
+    numbers = iter(keys)
+    parts = []
+    while part := ",".join(map(str, islice(numbers, chunk))):
+        parts.append(part)
+    return ",".join(parts)
 
 
 #: Most keys one MySQL query sends in an ``IN`` list. Each query of a stream sends its

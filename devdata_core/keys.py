@@ -67,6 +67,11 @@ class KeySet:
             self._sorted = tuple(sorted(self._others, key=_order))
         return self._sorted[index - ints]
 
+    @property
+    def integers_only(self) -> bool:
+        """Whether every key is a non-negative integer (all in the bitmap)."""
+        return not self._others
+
     def batches(self, size: int) -> Iterator[KeySet]:
         """The keys in sets of at most ``size``, in :meth:`pick`'s order."""
         batch = KeySet(self.field)
