@@ -369,25 +369,30 @@ def stream_mysql(queryset: QuerySet, columns: Sequence[str], chunk_size: int) ->
     MySQL cursors hold a whole result in memory, so each query is kept to ``chunk_size``
     rows, read as it arrives (see :func:`_unbuffered`):
 
-    - unsliced, and ordered by nothing or by the primary key, not reversed: in key
-      order, each chunk starting after the last key read (a range scan of the key's
-      index), until one comes back empty;
-    - otherwise (a sample, another order): first the primary keys, in the queryset's
-      order, held in memory (the sample's keys, or one key per row); then the rows by
-      key, a chunk at a time, put in that order.
+    - unsliced, and ordered by nothing or by the primary key, not reversed, and not
+      restricted by a :class:`KeysIn`: in key order, each chunk starting after the last
+      key read (a range scan of the key's index), until one comes back empty;
+    - otherwise (restricted by keys, a sample, another order): first the primary keys,
+      in the queryset's order (or key order), held in memory (one key per row); then
+      the rows by key, a chunk at a time, put in that order. A restriction by keys
+      finds its rows through the foreign key's index once, where each chunk of a range
+      scan would find and sort them all again.
     """
     pk = queryset.model._meta.pk
     query = queryset.query
     index = list(columns).index(pk.attname)
     ordering = query.order_by or (queryset.model._meta.ordering if query.default_ordering else ())
-    if (
+    in_key_order = (
         not query.is_sliced
         and query.standard_ordering  # not reversed
         and not query.combinator
         and not query.extra_order_by
         and list(ordering) in ([], ["pk"], [pk.name], [pk.attname])
-    ):
-        rows = queryset.order_by("pk").values_list(*columns)
+    )
+    if in_key_order:
+        queryset = queryset.order_by("pk")
+    if in_key_order and not any(_required(query.where)):
+        rows = queryset.values_list(*columns)
         chunk = rows[:chunk_size]
         while True:
             last = None
