@@ -70,8 +70,10 @@ from .strategies import Exportable, Strategy
 
 #: Rows fetched from the database per round trip.
 CHUNK_SIZE = 2000
-#: Largest key set a query filters by; rows are checked against larger ones in Python.
-SQL_IN_LIMIT = 100_000
+#: Largest key set a query is restricted by; rows are checked against larger ones in
+#: Python. Measured on PostgreSQL: 2.8x faster than Python at 120,000 keys, no faster at
+#: a million (most rows selected), where sending them cost 46 MB more memory.
+SQL_KEYS_LIMIT = 500_000
 #: Keys asked for per query when fetching pulled rows.
 PULL_CHUNK_SIZE = 1000
 
@@ -330,9 +332,11 @@ class ExportRun:
     ) -> Iterator[tuple[Reference, KeySet | None]]:
         """References that drop rows of ``strategy`` as they are written, with their key sets.
 
-        The key set is ``None`` where rows are checked in Python instead: it is too large to
-        send as ``IN (...)``, the rule may keep the row (``SET_DEFAULT``), or ``--plan``
-        counts what each rule does. Rows that a rule keeps with NULL are not filtered.
+        The key set is ``None`` where rows are checked in Python instead: the rule may keep
+        the row (``SET_DEFAULT``), ``--plan`` counts what each rule does, or the key set is
+        past :data:`SQL_KEYS_LIMIT`. Rows that a rule keeps with NULL are not filtered.
+        Other key sets go to the database (:class:`.databases.KeysIn`; on MySQL in
+        batches, see ``rows``).
         """
         model = model._meta.concrete_model
         pulls = self.plan.pulls(model, strategy)
@@ -343,13 +347,13 @@ class ExportRun:
             if rule.action in ("keep", "null"):
                 continue
             keys = self.keyset(ref.target, ref.target_field)
-            sql = rule.action == "drop" and len(keys) <= SQL_IN_LIMIT and not self.dry_run
+            sql = rule.action == "drop" and len(keys) <= SQL_KEYS_LIMIT and not self.dry_run
             yield ref, (keys if sql else None)
 
     def restrict(
         self, queryset: QuerySet, model: type[Model], strategy: Strategy | None = None
     ) -> QuerySet:
-        """Filter ``queryset`` in SQL by the references whose key sets are not too large.
+        """Filter ``queryset`` in SQL by the references that drop rows whose target is missing.
 
         The foreign keys' indexes then find the rows, so a subset costs time in
         proportion to the rows it selects, not to the size of the tables.
@@ -374,7 +378,8 @@ class ExportRun:
         if connections[queryset.db].vendor == "mysql":
             # Each query streams as it arrives; fewer, larger ones cost fewer round trips
             # and re-send a restriction's IN list less often.
-            yield from databases.stream_mysql(queryset, columns, 10 * CHUNK_SIZE)
+            for batch in databases.key_batches(queryset):
+                yield from databases.stream_mysql(batch, columns, 10 * CHUNK_SIZE)
         else:
             yield from queryset.values_list(*columns).iterator(chunk_size=CHUNK_SIZE)
 

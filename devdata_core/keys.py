@@ -9,6 +9,7 @@ megabytes. Other keys (UUIDs, strings) are kept in a ``set``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 from typing import Any
 
 from django.db.models import Field
@@ -74,6 +75,22 @@ class KeySet:
         if self._sorted is None:
             self._sorted = tuple(sorted(self._others, key=_order))
         return self._sorted[index - ints]
+
+    @property
+    def integers_only(self) -> bool:
+        """Whether every key is a non-negative integer (all in the bitmap)."""
+        return not self._others
+
+    def batches(self, size: int) -> Iterator[KeySet]:
+        """The keys in sets of at most ``size``, in :meth:`pick`'s order."""
+        batch = KeySet(self.field)
+        for key in chain(self._ints, sorted(self._others, key=_order)):
+            batch.add(key)
+            if len(batch) == size:
+                yield batch
+                batch = KeySet(self.field)
+        if batch:
+            yield batch
 
     def __contains__(self, value: object) -> bool:
         if type(value) is int and 0 <= value < _BITMAP_LIMIT:  # type: ignore[operator]

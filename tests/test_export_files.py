@@ -12,7 +12,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections
 from django.db.migrations.recorder import MigrationRecorder
 
-from devdata_core import exporting, importing
+from devdata_core import databases, exporting, importing
 from devdata_core.plan import export_plan
 from devdata_core.settings import load_settings, model_label
 from devdata_core.strategies import Exportable
@@ -131,10 +131,8 @@ def test_no_update_drops_kept_rows_that_reference_rows_exported_again_without_th
     assert site.pks(Photo) == {1}
 
 
-@pytest.mark.parametrize("sql_in_limit", [exporting.SQL_IN_LIMIT, 0], ids=["in-sql", "in-python"])
-def test_exporting_only_some_models_reads_the_keys_of_the_others(site, monkeypatch, sql_in_limit):
+def test_exporting_only_some_models_reads_the_keys_of_the_others(site):
     """Keys read from files (UUIDs, strings, ``to_field`` codes) match the database's."""
-    monkeypatch.setattr(exporting, "SQL_IN_LIMIT", sql_in_limit)
     first, second = (Owner.objects.using(site.src).create(code=c) for c in ("c1", "c2"))
     for name, owner, vet in [("rex", first, "c1"), ("tom", first, "c2"), ("max", second, None)]:
         Pet.objects.using(site.src).create(name=name, owner=owner, vet_id=vet)
@@ -341,7 +339,7 @@ def test_an_anonymiser_failing_mid_file_leaves_no_export(site):
 
 def test_tables_larger_than_a_chunk_export_and_import_every_row(site, monkeypatch):
     monkeypatch.setattr(exporting, "CHUNK_SIZE", 7)
-    monkeypatch.setattr(exporting, "SQL_IN_LIMIT", 10)
+    monkeypatch.setattr(databases, "MYSQL_KEYS_PER_QUERY", 10)
     monkeypatch.setattr(importing, "BATCH_SIZE", 5)
     make_polls(site, questions=40, choices=2)
     site.configure(

@@ -4,8 +4,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connections
 
-from devdata_core import exporting
+from devdata_core import databases
 from devdata_queryset import (
     ExactQuerySetStrategy,
     LatestSampleQuerySetStrategy,
@@ -94,19 +95,8 @@ def test_a_row_referencing_one_model_twice_needs_both_rows(site):
     assert Edition.objects.using(site.dev).get(pk=24).translated_from_id == 11
 
 
-IN_SQL_OR_PYTHON = pytest.mark.parametrize(
-    "sql_in_limit", [exporting.SQL_IN_LIMIT, 0], ids=["in-sql", "in-python"]
-)
-
-
-@IN_SQL_OR_PYTHON
-def test_a_latest_sample_looks_past_rows_it_cannot_export(site, monkeypatch, sql_in_limit):
-    """The newest photos belong to a user who is not exported: the sample skips them.
-
-    The restriction is the same whether the database applies it (small key sets) or
-    Python does (key sets over ``SQL_IN_LIMIT``).
-    """
-    monkeypatch.setattr(exporting, "SQL_IN_LIMIT", sql_in_limit)
+def test_a_latest_sample_looks_past_rows_it_cannot_export(site):
+    """The newest photos belong to a user who is not exported: the sample skips them."""
     for pk in (1, 2, 3):
         make_user(site, pk)
     for pk in range(1, 21):
@@ -127,9 +117,7 @@ def test_a_latest_sample_looks_past_rows_it_cannot_export(site, monkeypatch, sql
     assert site.pks(Photo) == {8, 9, 10}
 
 
-@IN_SQL_OR_PYTHON
-def test_a_random_sample_has_its_count_of_exportable_rows(site, monkeypatch, sql_in_limit):
-    monkeypatch.setattr(exporting, "SQL_IN_LIMIT", sql_in_limit)
+def test_a_random_sample_has_its_count_of_exportable_rows(site):
     for pk in (1, 2):
         make_user(site, pk)
     for pk in range(1, 41):
@@ -240,3 +228,60 @@ def test_many_to_many_pairs_come_only_with_both_ends(site):
         (21, 2),
     }
     assert len(site.exported("photofeed.Photo_liked_by")["all"]) == 2
+
+
+@pytest.mark.databases_only("mariadb")
+def test_a_key_set_larger_than_one_query_takes_selects_the_same_rows(site, monkeypatch):
+    """MySQL gets at most ``MYSQL_KEYS_PER_QUERY`` keys a query: larger key sets are
+    sent in batches, one query (or more) each, and select what one query would."""
+    for pk in range(1, 8):
+        make_user(site, pk)
+    for pk in range(1, 50):
+        make_photo(site, pk, 1 + pk % 7)
+    site.configure(
+        DEVDATA_STRATEGIES={"auth.User": [ExactQuerySetStrategy(name="most", pks=range(1, 7))]}
+    )
+    site.export()
+    in_one_query = site.exported_pks("photofeed.Photo")
+    monkeypatch.setattr(databases, "MYSQL_KEYS_PER_QUERY", 2)
+
+    site.roundtrip()
+
+    expected = set(Photo.objects.using(site.src).filter(user__lte=6).values_list("pk", flat=True))
+    assert in_one_query == site.exported_pks("photofeed.Photo") == expected
+    assert len(expected) == 42
+    assert site.pks(Photo) == expected
+
+
+@pytest.mark.databases_only("sqlite", "postgres")
+def test_the_database_restricts_rows_by_the_keys_of_the_rows_exported(site):
+    """The query that reads the photos returns only those of exported users: Python
+    drops none of what the database sent, however many keys the users have.
+
+    (MySQL's rows stream through the driver's cursor, which Django does not see.)
+    """
+    for pk in range(1, 5):
+        make_user(site, pk)
+    for pk in range(1, 41):
+        make_photo(site, pk, 1 + pk % 4)
+    site.configure(
+        DEVDATA_STRATEGIES={"auth.User": [ExactQuerySetStrategy(name="half", pks=[1, 2])]}
+    )
+    sent = []
+    photos = f'FROM "{Photo._meta.db_table}" '
+
+    def remember(execute, sql, params, many, context):
+        if photos in f"{sql} " and sql.lstrip().startswith("SELECT"):
+            sent.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connections[site.src].execute_wrapper(remember):
+        site.export()
+
+    exported = site.exported_pks("photofeed.Photo")
+    assert len(exported) == 20
+    reads = [(sql, params) for sql, params in sent if "COUNT(" not in sql.upper()]
+    assert len(reads) == 1
+    with connections[site.src].cursor() as cursor:
+        cursor.execute(*reads[0])
+        assert {row[0] for row in cursor.fetchall()} == exported

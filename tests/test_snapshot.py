@@ -302,17 +302,9 @@ def test_an_export_inside_a_transaction_reads_in_it(site):
     assert not Question.objects.using(site.src).exists()
 
 
-@pytest.mark.parametrize("sql_in_limit", [exporting.SQL_IN_LIMIT, 0], ids=["in-sql", "in-python"])
-def test_rows_in_another_order_come_in_that_order_a_chunk_at_a_time(
-    site, monkeypatch, sql_in_limit
-):
-    """On MySQL such rows are read by key, after their keys (databases.stream_mysql).
-
-    With key sets over ``SQL_IN_LIMIT`` the sample is taken in Python from every row
-    in the sample's order; otherwise in SQL.
-    """
+def test_rows_in_another_order_come_in_that_order_a_chunk_at_a_time(site, monkeypatch):
+    """On MySQL such rows are read by key, after their keys (databases.stream_mysql)."""
     monkeypatch.setattr(exporting, "CHUNK_SIZE", 7)
-    monkeypatch.setattr(exporting, "SQL_IN_LIMIT", sql_in_limit)
     make_polls(site, questions=40, choices=0)
     Choice.objects.using(site.src).bulk_create(
         Choice(pk=pk, question_id=(pk + 1) // 2, votes=(pk * 7) % 80) for pk in range(1, 81)
