@@ -3,10 +3,10 @@
 For a model whose every exported field has a type rendered here, the line
 :func:`.serialization.encode` would write for a row is built by one SQL text expression,
 and ``COPY (SELECT <line> FROM (<the queryset's query>) ...) TO STDOUT`` streams the lines
-into the file: no line is built in Python. The rows' keys, which later models'
-restrictions need, are read by a second query of the same rows in the export's snapshot.
-A field is rendered only over the column type it was checked against (from the query's
-own description). The output is byte for byte the Python path's:
+into the file: no line is built in Python. A field is rendered only over the column type
+it was checked against (from the query's own description). Each row's keys, which later
+models' restrictions need, come with its line from the same statement. The output is
+byte for byte the Python path's:
 
 - integers as ``int::text``; booleans ``true``/``false``; ``null`` for NULL;
 - text through ``to_json(text)``, which escapes as orjson does (``\\"``, ``\\\\``, the
@@ -28,8 +28,8 @@ escapes every control character), writes each line as it is, unescaped.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import TextIO
+from collections.abc import Callable, Sequence
+from typing import IO, Any, NamedTuple, TextIO
 
 import orjson
 from django.conf import settings
@@ -48,23 +48,32 @@ _TEXT_TYPES = {25, 1043}  # text, varchar (not char(n): its ::text drops the pad
 _BOOLEAN, _NUMERIC, _DATE, _TIMESTAMPTZ, _UUID = 16, 1700, 1082, 1184, 2950
 
 
-def line_sql(queryset: QuerySet, model: type[Model], columns: Sequence[str]) -> str | None:
-    """The SQL expression of the export line of ``model``'s rows from ``queryset`` fetched
+class Lines(NamedTuple):
+    """How PostgreSQL writes a model's export lines (see :func:`line_sql`)."""
+
+    #: The SQL expression of a row's line.
+    line: str
+    #: The SQL expression of each field's value as the line holds it, by attname.
+    values: dict[str, str]
+
+
+def line_sql(queryset: QuerySet, model: type[Model], columns: Sequence[str]) -> Lines | None:
+    """The SQL expressions of the export line of ``model``'s rows from ``queryset`` fetched
     as ``columns`` (named ``c0``, ``c1``... by :func:`copy_lines`); ``None`` if a field
     needs Python."""
     query = queryset.query
-    if (
-        query.combinator
-        or query.extra_tables
-        or sum(1 for alias in query.alias_map if query.alias_refcount[alias]) > 1
-    ):
-        # A join or a union may repeat a row, which the Python path writes once.
+    if query.combinator or query.extra_tables:
+        # A union may repeat a row, which the Python path writes once.
         return None
     connection = connections[queryset.db]
     try:
-        rows, params = _rows_sql(queryset, columns)
+        rows, params, tables = _rows_sql(queryset, columns)
     except EmptyResultSet:
         # No SQL selects nothing (``pk__in=[]``): the Python path writes no row.
+        return None
+    if tables > 1:
+        # A join (the filter's, or the ordering's, added as the query compiles) may repeat
+        # a row, which the Python path writes once.
         return None
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT * FROM {rows} LIMIT 0", params)
@@ -76,63 +85,111 @@ def line_sql(queryset: QuerySet, model: type[Model], columns: Sequence[str]) -> 
             )
         }
     concrete = model._meta.concrete_model
-    pk = _value_sql(concrete._meta.pk, *described[concrete._meta.pk.attname], connection)
-    if pk is None:
-        return None
-    parts = [
-        _literal(f'{{"model":{_json(concrete._meta.label_lower)},"pk":'),
-        pk,
-        _literal(',"fields":{'),
-    ]
-    for position, field in enumerate(exported_fields(concrete)):
+    values = {}
+    for field in [concrete._meta.pk, *exported_fields(concrete)]:
         value = _value_sql(field, *described[field.attname], connection)
         if value is None:
             return None
-        parts += [_literal(("," if position else "") + f"{_json(field.name)}:"), value]
+        values[field.attname] = value
+    parts = [
+        _literal(f'{{"model":{_json(concrete._meta.label_lower)},"pk":'),
+        values[concrete._meta.pk.attname],
+        _literal(',"fields":{'),
+    ]
+    for position, field in enumerate(exported_fields(concrete)):
+        parts += [
+            _literal(("," if position else "") + f"{_json(field.name)}:"),
+            values[field.attname],
+        ]
     parts.append(_literal("}}"))
-    return " || ".join(parts)
+    return Lines(" || ".join(parts), values)
 
 
-def copy_lines(queryset: QuerySet, columns: Sequence[str], line: str, out: TextIO) -> None:
+def copy_lines(
+    queryset: QuerySet,
+    columns: Sequence[str],
+    lines: Lines,
+    keys: Sequence[str],
+    out: TextIO,
+    on_keys: Callable[[list[list[Any]]], None],
+) -> None:
     """Write the export line of every row of ``queryset`` (fetched as ``columns``) to ``out``,
-    a text file in UTF-8, by one COPY on the queryset's connection, in its transaction."""
+    a text file in UTF-8, by one COPY on the queryset's connection, in its transaction.
+
+    The values of the fields ``keys`` (attnames) of each row written come with its line,
+    from the same statement, and go to ``on_keys`` a chunk of rows at a time, as the line
+    holds them: a second query could select other rows (a random sample, ``now()``).
+    """
     connection = connections[queryset.db]
-    rows, params = _rows_sql(queryset, columns)
+    rows, params, _ = _rows_sql(queryset, columns)
+    key_array = " || ',' || ".join(lines.values[attname] for attname in keys) or "''"
     statement = (
-        f"COPY (SELECT {line} FROM {rows}) TO STDOUT "
-        "WITH (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
+        f"COPY (SELECT '[' || {key_array} || ']' || E'\\x03' || {lines.line} FROM {rows}) "
+        "TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
     )
     if params:
         statement = connection.ops.compose_sql(statement, params)
     # The connection's encoding is UTF-8, the file's too: the bytes go to it as they are.
     out.flush()
-    raw = out.buffer  # type: ignore[attr-defined]
+    split = _KeyedLines(out.buffer, on_keys)  # type: ignore[attr-defined]
     with connection.cursor() as cursor:
         if hasattr(cursor, "copy_expert"):
-            cursor.copy_expert(statement, raw)
+            cursor.copy_expert(statement, split)
         else:
             with cursor.copy(statement) as copy:
                 for data in copy:
-                    raw.write(data)
-    raw.flush()
+                    split.write(bytes(data))
+    split.close()
 
 
-def key_chunks(queryset: QuerySet, columns: Sequence[str], size: int) -> Iterator[list[tuple]]:
-    """The values of ``columns`` (keys :func:`line_sql` accepted, which Django reads as the
-    driver returns them) in the rows of ``queryset``, ``size`` rows at a time, from a
-    server-side cursor."""
-    rows, params = _rows_sql(queryset, columns)
-    with connections[queryset.db].chunked_cursor() as cursor:
-        cursor.execute(f"SELECT {_names(len(columns))} FROM {rows}", params)
-        while chunk := cursor.fetchmany(size):
-            yield chunk
+class _KeyedLines:
+    """Takes COPY's output, ``[keys]\x03line`` a row, and writes the lines to ``raw``
+    while handing the keys on, decoded a chunk at a time."""
+
+    #: Rows whose keys are decoded together (one orjson call).
+    CHUNK = 20_000
+
+    def __init__(self, raw: IO[bytes], on_keys: Callable[[list[list[Any]]], None]) -> None:
+        self.raw = raw
+        self.on_keys = on_keys
+        self._partial = b""
+        self._keys: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        lines = (self._partial + data).split(b"\n")
+        self._partial = lines.pop()
+        written = []
+        for line in lines:
+            keys, _, text = line.partition(b"\x03")
+            self._keys.append(keys)
+            written.append(text)
+        if written:
+            self.raw.write(b"\n".join(written) + b"\n")
+        if len(self._keys) >= self.CHUNK:
+            self._hand_on()
+        return len(data)
+
+    def close(self) -> None:
+        assert not self._partial, "COPY's output ends with a newline"
+        self._hand_on()
+        self.raw.flush()
+
+    def _hand_on(self) -> None:
+        if self._keys:
+            self.on_keys(orjson.loads(b"[" + b",".join(self._keys) + b"]"))
+            self._keys = []
 
 
-def _rows_sql(queryset: QuerySet, columns: Sequence[str]) -> tuple[str, tuple]:
-    """The rows of ``queryset`` as a derived table of columns ``c0``, ``c1``..., and its
-    parameters."""
-    sql, params = queryset.values_list(*columns).query.sql_with_params()
-    return f"({sql}) AS devdata_rows ({_names(len(columns))})", tuple(params)
+def _rows_sql(queryset: QuerySet, columns: Sequence[str]) -> tuple[str, tuple, int]:
+    """The rows of ``queryset`` as a derived table of columns ``c0``, ``c1``..., its
+    parameters, and how many tables the query reads (joins included), compiled for the
+    queryset's own database."""
+    query = queryset.values_list(*columns).query
+    compiler = query.get_compiler(using=queryset.db)
+    sql, params = compiler.as_sql()
+    compiled = compiler.query
+    tables = sum(1 for alias in compiled.alias_map if compiled.alias_refcount[alias])
+    return f"({sql}) AS devdata_rows ({_names(len(columns))})", tuple(params), tables
 
 
 def _names(number: int) -> str:

@@ -463,9 +463,10 @@ class ExportRun:
             # Two queries must select the same rows: a slice might not.
             and not queryset.query.is_sliced
             and connections[queryset.db].vendor == "postgresql"
-            and (line := copy_export.line_sql(queryset, model, columns)) is not None
+            and (lines := copy_export.line_sql(queryset, model, columns)) is not None
+            and all(columns[index] in lines.values for index, _ in indexed.keys)
         ):
-            return self._copy(model, queryset, columns, line, out, indexed, bar)
+            return self._copy(model, queryset, columns, lines, out, indexed, bar)
         written = selected = 0
         # Closed when the loop ends early, so the database cursor goes at once.
         rows = self.rows(queryset, columns)
@@ -515,21 +516,23 @@ class ExportRun:
         model: type[Model],
         queryset: QuerySet,
         columns: Sequence[str],
-        line: str,
+        lines: copy_export.Lines,
         out: TextIO,
         indexed: IndexedRules,
         bar: Progress,
     ) -> int:
-        """:meth:`_write` by PostgreSQL's ``COPY``: the lines, then the rows' keys, read in
-        the same snapshot."""
-        copy_export.copy_lines(queryset, columns, line, out)
+        """:meth:`_write` by PostgreSQL's ``COPY``: the lines, with the keys of their rows."""
         written = 0
+
+        def add(keys: list[list[Any]]) -> None:
+            nonlocal written
+            for position, (_, keyset) in enumerate(indexed.keys):
+                keyset.add_serialised(row[position] for row in keys)
+            written += len(keys)
+            bar.update(len(keys))
+
         key_columns = [columns[index] for index, _ in indexed.keys]
-        for chunk in copy_export.key_chunks(queryset, key_columns, 10 * CHUNK_SIZE):
-            for position, (_, keys) in enumerate(indexed.keys):
-                keys.update([values[position] for values in chunk])
-            written += len(chunk)
-            bar.update(len(chunk))
+        copy_export.copy_lines(queryset, columns, lines, key_columns, out, add)
         self.reporter.detail(f"{model_label(model)}: {written:,} rows written by COPY")
         return written
 

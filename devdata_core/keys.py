@@ -8,7 +8,7 @@ megabytes. Other keys (UUIDs, strings) are kept in a ``set``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from itertools import chain
 from typing import Any
 
@@ -38,15 +38,6 @@ class KeySet:
         elif value not in self._others:
             self._others.add(value)
             self._sorted = None
-
-    def update(self, values: Sequence[Any]) -> None:
-        """Add many values; integer keys go to the bitmap in one call."""
-        ints = [v for v in values if type(v) is int and 0 <= v < _BITMAP_LIMIT]
-        self._ints.update(ints)
-        if len(ints) < len(values):
-            for value in values:
-                if not (type(value) is int and 0 <= value < _BITMAP_LIMIT):
-                    self.add(value)
 
     def add_serialised(self, values: Iterable[Any]) -> None:
         """Add values as they appear in an export file."""

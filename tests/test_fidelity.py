@@ -12,6 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import Site
 from django.core.management import call_command
 from django.db import connections
+from django.db.models.expressions import RawSQL
 from django.db.models.fields import AutoFieldMixin
 
 from devdata_core import databases
@@ -414,3 +415,32 @@ def test_export_files_load_with_loaddata(site):
         assert field_values(Record.objects.using(site.dev).get(pk=record.pk)) == field_values(
             record
         )
+
+
+class HalfTheOwners(QuerySetStrategy):
+    """A random sample drawn in SQL: each statement that runs it draws another."""
+
+    def get_queryset(self, django_dbname, dest, model):
+        owners = super().get_queryset(django_dbname, dest, model)
+        return owners.filter(
+            pk__in=RawSQL("SELECT id FROM fidelity_owner WHERE random() < 0.5", [])
+        )
+
+
+@pytest.mark.databases_only("postgres")
+def test_a_random_sample_written_by_copy_keeps_its_pets(site):
+    """The keys of the owners COPY writes come from the same statement as their lines, so
+    the pets exported are those of the owners written, not of another draw."""
+    for i in range(40):
+        owner = Owner.objects.using(site.src).create(code=f"c{i}")
+        Pet.objects.using(site.src).create(name=f"p{i}", owner=owner)
+    site.configure(DEVDATA_STRATEGIES={"fidelity.Owner": [HalfTheOwners(name="half")]})
+
+    output = site.export(verbosity=2)
+
+    assert "fidelity.Owner: " in output.stdout and " rows written by COPY" in output.stdout
+    owners = site.exported_pks("fidelity.Owner")
+    pets = {
+        row["fields"]["owner"] for rows in site.exported("fidelity.Pet").values() for row in rows
+    }
+    assert pets == {str(pk) for pk in owners} or pets == owners
