@@ -311,7 +311,8 @@ def _copy(
     try:
         with _writing_scratch(into):
             target.parent.mkdir(parents=True, exist_ok=True)
-            out = target.open("xb")
+            # Unbuffered: a full disk shows in a write below, not in a flush at close.
+            out = target.open("xb", buffering=0)
     except FileExistsError:
         raise DataFileError(f"{where}: member {member.name!r} appears twice; {_NOT_OURS}") from None
     with out:

@@ -347,7 +347,14 @@ class ExportRun:
             if rule.action in ("keep", "null"):
                 continue
             keys = self.keyset(ref.target, ref.target_field)
-            sql = rule.action == "drop" and len(keys) <= SQL_KEYS_LIMIT and not self.dry_run
+            # MySQL splits only a restriction every row must meet: one that lets NULL
+            # through goes whole, so it must fit one query.
+            limit = (
+                databases.MYSQL_KEYS_PER_QUERY
+                if ref.field.null and connections[self.database].vendor == "mysql"
+                else SQL_KEYS_LIMIT
+            )
+            sql = rule.action == "drop" and len(keys) <= limit and not self.dry_run
             yield ref, (keys if sql else None)
 
     def restrict(
@@ -373,12 +380,15 @@ class ExportRun:
         """The columns fetched for rows of ``model``: every stored one of its own table."""
         return [f.attname for f in stored_fields(model._meta.concrete_model)]
 
-    def rows(self, queryset: QuerySet, columns: Sequence[str]) -> Iterator[Values]:
-        """The rows of ``queryset`` as tuples of ``columns``, streamed in chunks."""
+    def rows(
+        self, queryset: QuerySet, columns: Sequence[str], whole: bool = False
+    ) -> Iterator[Values]:
+        """The rows of ``queryset`` as tuples of ``columns``, streamed in chunks; ``whole``:
+        in the queryset's order from its first row, never in batches of keys."""
         if connections[queryset.db].vendor == "mysql":
             # Each query streams as it arrives; fewer, larger ones cost fewer round trips
             # and re-send a restriction's IN list less often.
-            for batch in databases.key_batches(queryset):
+            for batch in [queryset] if whole else databases.key_batches(queryset):
                 yield from databases.stream_mysql(batch, columns, 10 * CHUNK_SIZE)
         else:
             yield from queryset.values_list(*columns).iterator(chunk_size=CHUNK_SIZE)
@@ -469,7 +479,8 @@ class ExportRun:
             return self._copy(model, queryset, columns, lines, out, indexed, bar)
         written = selected = 0
         # Closed when the loop ends early, so the database cursor goes at once.
-        rows = self.rows(queryset, columns)
+        # A sample taken here counts from the first row of all: one query, not batches.
+        rows = self.rows(queryset, columns, whole=bool(low) or high is not None)
         try:
             for values in rows:
                 changes = None

@@ -168,7 +168,6 @@ DESCRIBING_WORDS = frozenset(
     {
         "version", "type", "kind", "status", "state", "format", "provider", "count",
         "verified", "confirmed", "enabled", "visible", "visibility", "consent", "template",
-        "hash",
     }
 )  # fmt: skip
 

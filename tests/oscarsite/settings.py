@@ -9,15 +9,12 @@ test. Which databases a process uses is ``OSCARSITE_DATABASES``: the first is
 ``<vendor>_dev`` the developer's database).
 """
 
-import os
-from pathlib import Path
-
-import dj_database_url
 from oscar.defaults import *  # noqa: F403  (Oscar's documented first line)
 
 # The same servers, run-unique names and temporary directory as the test site.
 import testsite.settings  # noqa: F401
 from devdata_core.anonymisers import faker_anonymise
+from sitecommands.databases import media_root, site_databases
 
 SECRET_KEY = "devdata tests only"
 USE_TZ = True
@@ -105,29 +102,11 @@ HAYSTACK_CONNECTIONS = {
     "default": {"ENGINE": "haystack.backends.simple_backend.SimpleEngine"},
 }
 
-_sqlite_dir = Path(os.environ["DEVDATA_TEST_SQLITE_DIR"])
-_postgres = dj_database_url.parse(os.environ["DEVDATA_TEST_POSTGRES"])
-#: Every database this site can use.
-ALL_DATABASES = {
-    "sqlite": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": str(_sqlite_dir / "oscar-production.sqlite3"),
-    },
-    "sqlite_dev": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": str(_sqlite_dir / "oscar-dev.sqlite3"),
-    },
-    "postgres": {**_postgres, "NAME": f"{_postgres['NAME']}_oscar"},
-    "postgres_dev": {**_postgres, "NAME": f"{_postgres['NAME']}_oscar_dev"},
-}
-_databases = os.environ.get("OSCARSITE_DATABASES", "sqlite").split(",")
-DATABASES = {
-    "default": ALL_DATABASES[_databases[0]],
-    **{alias: ALL_DATABASES[alias] for alias in _databases[1:]},
-}
+#: Every database this site can use (see sitecommands.databases).
+ALL_DATABASES, DATABASES = site_databases("oscar")
 
 STATIC_URL = "/static/"
-MEDIA_ROOT = str(_sqlite_dir / "oscar-media")
+MEDIA_ROOT = media_root("oscar")
 MEDIA_URL = "/media/"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, for tests
 
@@ -199,8 +178,8 @@ DEVDATA_MODEL_ANONYMISERS = {
     },
 }
 
-# What it did not find, though Oscar's addresses hold it: the address lines, the city
-# (line4) and county, the search text that copies the name and the lines, a delivery note.
+# Found by their verbose names ("First line of address"), or not found though Oscar's
+# addresses hold them: the city (line4) and county, a delivery note.
 _ADDRESS = {
     "line1": faker_anonymise("street_address"),
     "line2": faker_anonymise("secondary_address"),
@@ -212,6 +191,8 @@ _ADDRESS = {
 for _label in ("address.UserAddress", "order.ShippingAddress", "order.BillingAddress",
                "partner.PartnerAddress"):  # fmt: skip
     DEVDATA_MODEL_ANONYMISERS[_label].update(_ADDRESS)
+# A hash of the address: the address as good as, for whoever can hash candidates.
+DEVDATA_MODEL_ANONYMISERS["address.UserAddress"]["hash"] = faker_anonymise("sha1", unique=True)
 for _label in ("address.UserAddress", "order.ShippingAddress"):
     DEVDATA_MODEL_ANONYMISERS[_label]["notes"] = faker_anonymise("sentence")
     # What it suggested for these PhoneNumberFields, Faker's "phone_number", makes numbers

@@ -7,14 +7,10 @@ databases of its own.
 Which of them a process uses is ``WAGTAILSITE_DATABASES`` (below).
 """
 
-import os
-from pathlib import Path
-
-import dj_database_url
-
 # The same servers, run-unique names and temporary directory as the test site; importing
 # it also lets PyMySQL stand in for mysqlclient.
 import testsite.settings  # noqa: F401
+from sitecommands.databases import media_root, site_databases
 
 SECRET_KEY = "devdata tests only"
 USE_TZ = True
@@ -75,39 +71,11 @@ TEMPLATES = [
     },
 ]
 
-_sqlite_dir = Path(os.environ["DEVDATA_TEST_SQLITE_DIR"])
-_postgres = dj_database_url.parse(os.environ["DEVDATA_TEST_POSTGRES"])
-_mariadb = dj_database_url.parse(os.environ["DEVDATA_TEST_MARIADB"])
-_mariadb["OPTIONS"] = {"charset": "utf8mb4"}
-
-#: Every database this site can use: ``<vendor>`` plays production, ``<vendor>_dev`` the
-#: developer's database.
-ALL_DATABASES = {
-    "sqlite": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": str(_sqlite_dir / "wagtail-production.sqlite3"),
-    },
-    "sqlite_dev": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": str(_sqlite_dir / "wagtail-dev.sqlite3"),
-    },
-    "postgres": {**_postgres, "NAME": f"{_postgres['NAME']}_wagtail"},
-    "postgres_dev": {**_postgres, "NAME": f"{_postgres['NAME']}_wagtail_dev"},
-    "mariadb": {**_mariadb, "NAME": f"{_mariadb['NAME']}_wagtail"},
-    "mariadb_dev": {**_mariadb, "NAME": f"{_mariadb['NAME']}_wagtail_dev"},
-}
-# Wagtail's data migrations and page serving use ``default`` whatever alias a command
-# names, so each process gets the database it works on as ``default``, as production and
-# a developer's machine each have theirs: the first of ``WAGTAILSITE_DATABASES``. The
-# others are there under their names, for a process that compares two databases.
-_databases = os.environ.get("WAGTAILSITE_DATABASES", "sqlite").split(",")
-DATABASES = {
-    "default": ALL_DATABASES[_databases[0]],
-    **{alias: ALL_DATABASES[alias] for alias in _databases[1:]},
-}
+#: Every database this site can use (see sitecommands.databases).
+ALL_DATABASES, DATABASES = site_databases("wagtail")
 
 STATIC_URL = "/static/"
-MEDIA_ROOT = str(_sqlite_dir / "wagtail-media")
+MEDIA_ROOT = media_root("wagtail")
 MEDIA_URL = "/media/"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, for tests
 
