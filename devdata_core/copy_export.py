@@ -112,13 +112,15 @@ def copy_lines(
     keys: Sequence[str],
     out: TextIO,
     on_keys: Callable[[list[list[Any]]], None],
+    chunk: int,
 ) -> None:
     """Write the export line of every row of ``queryset`` (fetched as ``columns``) to ``out``,
     a text file in UTF-8, by one COPY on the queryset's connection, in its transaction.
 
     The values of the fields ``keys`` (attnames) of each row written come with its line,
     from the same statement, and go to ``on_keys`` a chunk of rows at a time, as the line
-    holds them: a second query could select other rows (a random sample, ``now()``).
+    holds them, ``chunk`` rows at a time: a second query could select other rows (a random
+    sample, ``now()``).
     """
     connection = connections[queryset.db]
     rows, params, _ = _rows_sql(queryset, columns)
@@ -131,7 +133,7 @@ def copy_lines(
         statement = connection.ops.compose_sql(statement, params)
     # The connection's encoding is UTF-8, the file's too: the bytes go to it as they are.
     out.flush()
-    split = _KeyedLines(out.buffer, on_keys)  # type: ignore[attr-defined]
+    split = _KeyedLines(out.buffer, on_keys, chunk)  # type: ignore[attr-defined]
     with connection.cursor() as cursor:
         if hasattr(cursor, "copy_expert"):
             cursor.copy_expert(statement, split)
@@ -146,12 +148,13 @@ class _KeyedLines:
     """Takes COPY's output, ``[keys]\x03line`` a row, and writes the lines to ``raw``
     while handing the keys on, decoded a chunk at a time."""
 
-    #: Rows whose keys are decoded together (one orjson call).
-    CHUNK = 20_000
-
-    def __init__(self, raw: IO[bytes], on_keys: Callable[[list[list[Any]]], None]) -> None:
+    def __init__(
+        self, raw: IO[bytes], on_keys: Callable[[list[list[Any]]], None], chunk: int
+    ) -> None:
         self.raw = raw
         self.on_keys = on_keys
+        #: Rows whose keys are decoded together (one orjson call).
+        self.chunk = chunk
         self._partial = b""
         self._keys: list[bytes] = []
 
@@ -165,7 +168,7 @@ class _KeyedLines:
             written.append(text)
         if written:
             self.raw.write(b"\n".join(written) + b"\n")
-        if len(self._keys) >= self.CHUNK:
+        if len(self._keys) >= self.chunk:
             self._hand_on()
         return len(data)
 

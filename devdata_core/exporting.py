@@ -543,7 +543,7 @@ class ExportRun:
             bar.update(len(keys))
 
         key_columns = [columns[index] for index, _ in indexed.keys]
-        copy_export.copy_lines(queryset, columns, lines, key_columns, out, add)
+        copy_export.copy_lines(queryset, columns, lines, key_columns, out, add, 10 * CHUNK_SIZE)
         self.reporter.detail(f"{model_label(model)}: {written:,} rows written by COPY")
         return written
 

@@ -193,8 +193,8 @@ def test_a_subset_is_found_through_the_index(site, monkeypatch):
     seen = []
     real_rows = exporting.ExportRun.rows
 
-    def counting_rows(self, queryset, columns):
-        for values in real_rows(self, queryset, columns):
+    def counting_rows(self, queryset, columns, whole=False):
+        for values in real_rows(self, queryset, columns, whole):
             seen.append(queryset.model)
             yield values
 
