@@ -173,11 +173,14 @@ def load_file(model: type[Model], path: Path, database: str) -> int:
     """
     run = current_run()
     concrete = model._meta.concrete_model
-    rows = _with_dev_keys(read_rows(path, concrete), concrete)
+
+    def rows() -> Iterator[tuple[int, Row]]:
+        return _with_dev_keys(read_rows(path, concrete), concrete)
+
     if run.prefilled_table(concrete) or needs_instances(concrete):
-        return load_objects(concrete, deserialize(rows, path, database), database)
+        return load_objects(concrete, deserialize(rows(), path, database), database)
     loader = TableLoader(concrete, database, path, run.consequence)
-    count, unmatched = loader.load(rows, run.loaded_keys(concrete), run.advance)
+    count, unmatched = loader.load(rows(), run.loaded_keys(concrete), run.advance, again=rows)
     if unmatched:
         run.unmatched[concrete] = run.unmatched.get(concrete, 0) + unmatched
     return count

@@ -46,6 +46,13 @@ class KeySet:
             if value is not None:
                 self.add(to_python(value))
 
+    def update(self, other: KeySet) -> None:
+        """Add every key of ``other``."""
+        self._ints |= other._ints
+        if other._others:
+            self._others |= other._others
+            self._sorted = None
+
     def discard(self, value: Any) -> None:
         if type(value) is int and 0 <= value < _BITMAP_LIMIT:
             self._ints.discard(value)

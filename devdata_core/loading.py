@@ -3,8 +3,9 @@
 Each row's values are converted the way Django's deserializer and ``_insert`` would
 convert them (``to_python``, then ``get_db_prep_save``), with shortcuts for values that
 those leave as they are (an int in an integer field, a string in a text field). Rows go
-in with ``COPY`` on PostgreSQL (psycopg2 or psycopg 3) and multi-row ``INSERT``
-statements elsewhere, a chunk at a time, so memory does not grow with the file.
+in with ``COPY`` on PostgreSQL (psycopg2 or psycopg 3), one statement a file fed a chunk
+at a time, and multi-row ``INSERT`` statements elsewhere, so memory does not grow with
+the file.
 
 The same conversion, with the columns' limits checked too, runs over every row before
 the import resets the database (:class:`ValueChecker`), so that a value the database
@@ -18,7 +19,7 @@ import functools
 import io
 import json
 import operator
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -295,7 +296,7 @@ def needs_instances(model: type[Model]) -> bool:
 
 
 class TableLoader:
-    """Inserts export rows of one model, a batch at a time, converting them on the way.
+    """Inserts export rows of one model, converting them on the way.
 
     A value that does not convert, or a row the database refuses, is reported with the
     export file and line it came from; ``consequence`` says what the failure leaves.
@@ -354,27 +355,69 @@ class TableLoader:
                 cursor.execute(sql, [value for _, values in batch for value in values])
 
     def _copy(self, cursor: Any, batch: list[tuple[int, list[Any]]]) -> None:
-        buffer = io.StringIO()
-        # Strings quoted, so that only the unquoted \N is NULL.
-        writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
-        writer.writerows(values for _, values in batch)
+        self._copy_chunks(cursor, [_csv(values for _, values in batch)])
+
+    def _copy_chunks(self, cursor: Any, chunks: Iterable[str]) -> None:
+        """One ``COPY`` of the CSV text in ``chunks``, sent as each comes."""
         # The driver's own COPY, outside Django's cursor: its errors become Django's here.
         with self.connection.wrap_database_errors:
             if self.connection.Database.__name__ == "psycopg2":
-                buffer.seek(0)
-                cursor.cursor.copy_expert(self.statement, buffer)
+                cursor.cursor.copy_expert(self.statement, _ChunkReader(iter(chunks)))
             else:
                 with cursor.cursor.copy(self.statement) as copy:
-                    copy.write(buffer.getvalue())
+                    for chunk in chunks:
+                        copy.write(chunk)
 
     def load(
-        self, rows: Iterable[tuple[int, Row]], loaded: KeySet, advance: Callable[[int], Any]
+        self,
+        rows: Iterable[tuple[int, Row]],
+        loaded: KeySet,
+        advance: Callable[[int], Any],
+        again: Callable[[], Iterable[tuple[int, Row]]] | None = None,
     ) -> tuple[int, int]:
         """Insert the rows whose key is not in ``loaded`` yet, adding their keys to it.
 
         Returns how many rows went in, and how many were left out for a natural key
-        that has no row here.
+        that has no row here. ``again`` reads the rows once more: with it, ``COPY``
+        takes the whole file in one statement (see :meth:`_stream`).
         """
+        if self.copy and again is not None:
+            return self._stream(rows, loaded, advance, again)
+        return self._batched(rows, loaded, advance)
+
+    def _stream(
+        self,
+        rows: Iterable[tuple[int, Row]],
+        loaded: KeySet,
+        advance: Callable[[int], Any],
+        again: Callable[[], Iterable[tuple[int, Row]]],
+    ) -> tuple[int, int]:
+        """:meth:`load` by one ``COPY`` fed as the rows convert.
+
+        The server stores rows while Python converts the next ones, where a ``COPY`` per
+        batch would leave each waiting for the other. If the database refuses a row, the
+        statement is taken back and the rows are read ``again`` and loaded in batches,
+        which names the row refused.
+        """
+        fresh = KeySet(self.model._meta.pk)
+        feed = _Feed(self, rows, loaded, fresh, advance)
+        try:
+            with transaction.atomic(using=self.database), self.connection.cursor() as cursor:
+                self._copy_chunks(cursor, feed.chunks())
+        except DatabaseError as exc:
+            if feed.error is not None:
+                # Raised while the driver read the rows (a value that does not convert).
+                raise feed.error from None
+            if not isinstance(exc, _REFUSALS):
+                raise
+            return self._batched(again(), loaded, lambda rows: None)
+        loaded.update(fresh)
+        return feed.count, feed.unmatched
+
+    def _batched(
+        self, rows: Iterable[tuple[int, Row]], loaded: KeySet, advance: Callable[[int], Any]
+    ) -> tuple[int, int]:
+        """:meth:`load` a statement per batch, each refusal located by :func:`insert_locating`."""
         to_python = self.model._meta.pk.to_python
         count = unmatched = 0
         batch: list[tuple[int, list[Any]]] = []
@@ -400,6 +443,75 @@ class TableLoader:
             count += len(batch)
             advance(len(batch))
         return count, unmatched
+
+
+class _Feed:
+    """The CSV text of a :class:`TableLoader`'s rows, a batch at a time, for one ``COPY``;
+    keys new to ``loaded`` go to ``fresh``, counted as they are sent."""
+
+    def __init__(
+        self,
+        loader: TableLoader,
+        rows: Iterable[tuple[int, Row]],
+        loaded: KeySet,
+        fresh: KeySet,
+        advance: Callable[[int], Any],
+    ) -> None:
+        self.loader = loader
+        self.rows = iter(rows)
+        self.loaded = loaded
+        self.fresh = fresh
+        self.advance = advance
+        self.count = self.unmatched = 0
+        #: What stopped the rows being read, raised again once the ``COPY`` is aborted.
+        self.error: BaseException | None = None
+
+    def chunks(self) -> Iterator[str]:
+        try:
+            while batch := self._batch():
+                yield _csv(batch)
+                self.count += len(batch)
+                self.advance(len(batch))
+        except BaseException as exc:
+            self.error = exc
+            raise
+
+    def _batch(self) -> list[list[Any]]:
+        to_python = self.loader.model._meta.pk.to_python
+        loaded, fresh, convert = self.loaded, self.fresh, self.loader.convert
+        batch: list[list[Any]] = []
+        for number, row in self.rows:
+            pk = row["pk"]
+            if type(pk) is not int:
+                pk = to_python(pk)
+            if pk in loaded or pk in fresh:
+                continue
+            try:
+                batch.append(convert(number, row))
+            except UnmatchedNaturalKey:
+                self.unmatched += 1
+                continue
+            fresh.add(pk)
+            if len(batch) >= BATCH_SIZE:
+                break
+        return batch
+
+
+class _ChunkReader:
+    """A file whose ``read`` returns the next chunk, as psycopg2's ``copy_expert`` reads."""
+
+    def __init__(self, chunks: Iterator[str]) -> None:
+        self.chunks = chunks
+
+    def read(self, size: int = -1) -> str:
+        return next(self.chunks, "")
+
+
+def _csv(rows: Iterable[list[Any]]) -> str:
+    """Rows as ``COPY``'s CSV: strings quoted, so that only the unquoted ``\\N`` is NULL."""
+    buffer = io.StringIO()
+    csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
 
 
 class ValueChecker:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from django.db import connections
 
-from devdata_core import swap
+from devdata_core import loading, swap
 from sitefixtures import OLD_DEV_QUESTIONS, dev_questions
 from sitetools import Site
 from testsite.fidelity.models import Owner, Reading, Record
@@ -257,13 +257,13 @@ def test_values_are_checked_without_connecting_to_the_dev_database(exported):
     )
 
 
-def check_violation(site: Site, built_beside: bool = False) -> str:
-    """What the database says of a row that breaks the readings' CHECK constraint (MySQL
+def check_violation(site: Site, built_beside: bool = False, pk: int = 2) -> str:
+    """What the database says of reading ``pk`` when it breaks the CHECK constraint (MySQL
     names the database: the one built beside the dev database, if ``built_beside``)."""
     if site.vendor == "postgres":
         return (
             'new row for relation "fidelity_reading" violates check constraint '
-            '"fidelity_reading_level_gte_0"; Failing row contains (2, -1)'
+            f'"fidelity_reading_level_gte_0"; Failing row contains ({pk}, -1)'
         )
     if site.vendor == "sqlite":
         return "CHECK constraint failed: fidelity_reading_level_gte_0"
@@ -299,6 +299,29 @@ def test_check_constraint_violation_is_located_and_nothing_is_committed(exported
     assert dev_questions(site) == OLD_DEV_QUESTIONS
     assert site.pks(Reading) == before
     assert site.pks(Choice) == {10, 20, 51}
+
+
+def test_a_refused_row_deep_in_a_large_file_is_located(exported):
+    """PostgreSQL loads a file by one ``COPY``: when the database refuses a row past the
+    first batch, the statement is taken back and the row found by its line."""
+    site = exported
+    Reading.objects.using(site.src).bulk_create(
+        Reading(pk=pk, level=pk) for pk in range(3, loading.BATCH_SIZE + 500)
+    )
+    site.export()
+    path = site.export_dir / READINGS
+    pk = loading.BATCH_SIZE + 300
+    number = damage(site, path, pk, "level", "-1")
+    assert number > loading.BATCH_SIZE
+
+    result = import_cli(site, "--reset-mode=none", "-v", "0")
+
+    assert_error(
+        result,
+        f"DataFileError: {path}:{number}: fidelity.Reading pk {pk}: the database refused the "
+        f"row: {check_violation(site, pk=pk)}; nothing was imported",
+    )
+    assert dev_questions(site) == OLD_DEV_QUESTIONS
 
 
 def test_check_constraint_violation_after_the_reset_is_located(exported):
