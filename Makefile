@@ -27,11 +27,12 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-# Time devdata's export and import against dumpdata/loaddata and pg_dump/pg_restore
-# (benchmarks/README.md), e.g. `make bench SCALES=10k VENDORS="sqlite postgres mariadb"`.
-SCALES ?= 10k 100k
+# Time devdata's export and import against pg_dump/pg_restore (and dumpdata/loaddata) at
+# 1M order lines on PostgreSQL, with one, two and four jobs: the README's figures table
+# (benchmarks/README.md). E.g. `make bench SCALES=10k VENDORS="sqlite postgres mariadb"`.
+SCALES ?= 1M
 VENDORS ?= postgres
-TOOLS ?=
+TOOLS ?= devdata-full devdata-jobs2 devdata-jobs4 pg_dump
 
 bench: install
 	$(PY) benchmarks/run.py --scales $(SCALES) --vendors $(VENDORS) $(if $(TOOLS),--tools $(TOOLS)) $(BENCH_ARGS)

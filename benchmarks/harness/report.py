@@ -146,6 +146,24 @@ def _facts(done: dict[str, Copy]) -> list[str]:
             f"{_total(full) / (_total(pg) + setup):.1f}x counting pg_restore's untimed "
             f"target set-up ({setup:.2f} s)"
         )
+    if full and pg:
+        facts.append(
+            f"devdata export / pg_dump: {_export(full) / _export(pg):.2f}x "
+            f"({_export(full):.2f} s / {_export(pg):.2f} s)"
+        )
+    for jobs in (2, 4):
+        parallel = done.get(f"devdata-jobs{jobs}")
+        if full and parallel:
+            facts.append(
+                f"--jobs {jobs} against one job: export {_export(full) / _export(parallel):.2f}x "
+                f"as fast ({_export(parallel):.2f} s), import "
+                f"{_import(full) / _import(parallel):.2f}x ({_import(parallel):.2f} s)"
+            )
+        if pg and parallel:
+            facts.append(
+                f"devdata --jobs {jobs} (export+import) / pg_dump+pg_restore: "
+                f"{_total(parallel) / _total(pg):.2f}x"
+            )
     if full and dump:
         setup = dump.target_setup_seconds or 0.0
         facts.append(
@@ -199,6 +217,11 @@ _CUSTOMER_STEP = re.compile(r"^bench\.Customer \(all\): [\d,]+ rows in (?P<secon
 def _export(copy: Copy) -> float:
     assert copy.export is not None
     return copy.export.seconds
+
+
+def _import(copy: Copy) -> float:
+    assert copy.import_ is not None
+    return copy.import_.seconds
 
 
 def _total(copy: Copy) -> float:

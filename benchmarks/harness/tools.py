@@ -45,13 +45,17 @@ class Tool:
     vendors: tuple[str, ...] = VENDORS
 
 
-def _devdata(bench_case: str) -> Callable[[Case, Path, Copy], None]:
-    """devdata_export, then devdata_import with the same settings (``BENCH_CASE``)."""
+def _devdata(bench_case: str, jobs: int = 1) -> Callable[[Case, Path, Copy], None]:
+    """devdata_export, then devdata_import with the same settings (``BENCH_CASE``), each
+    with ``--jobs``."""
 
     def copy(case: Case, workdir: Path, record: Copy) -> None:
         env = {"BENCH_CASE": bench_case, "BENCH_SCALE": str(case.scale)}
         export_dir = workdir / "export"
-        record.exported(manage(case.source, "devdata_export", str(export_dir), extra_env=env))
+        parallel = [f"--jobs={jobs}"] if jobs > 1 else []
+        record.exported(
+            manage(case.source, "devdata_export", str(export_dir), *parallel, extra_env=env)
+        )
         # A subset holds what the export selected: its files say how much.
         if bench_case == "subset":
             record.expected = export_rows(export_dir, case.tables)
@@ -64,6 +68,7 @@ def _devdata(bench_case: str) -> Callable[[Case, Path, Copy], None]:
                 str(export_dir),
                 "--no-input",
                 "--reset-mode=drop-database",
+                *parallel,
                 extra_env=env,
             )
         )
@@ -109,6 +114,8 @@ TOOLS = {
     tool.name: tool
     for tool in [
         Tool("devdata-full", _devdata("full")),
+        Tool("devdata-jobs2", _devdata("full", jobs=2)),
+        Tool("devdata-jobs4", _devdata("full", jobs=4)),
         Tool("devdata-anonymised", _devdata("anonymised")),
         Tool("devdata-subset", _devdata("subset")),
         Tool("dumpdata", _dumpdata),
