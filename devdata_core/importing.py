@@ -180,7 +180,9 @@ def load_file(model: type[Model], path: Path, database: str) -> int:
     if run.prefilled_table(concrete) or needs_instances(concrete):
         return load_objects(concrete, deserialize(rows(), path, database), database)
     loader = TableLoader(concrete, database, path, run.consequence)
-    count, unmatched = loader.load(rows(), run.loaded_keys(concrete), run.advance, again=rows)
+    # Rows whose content type ids are read in the database cannot be read during a COPY.
+    again = None if run.plan.natural_columns.get(concrete) else rows
+    count, unmatched = loader.load(rows(), run.loaded_keys(concrete), run.advance, again)
     if unmatched:
         run.unmatched[concrete] = run.unmatched.get(concrete, 0) + unmatched
     return count

@@ -111,17 +111,37 @@ class Columns:
         pk = model._meta.pk
         self.pk_index = self.fields.index(pk)
         self._null = _COPY_NULL if copy else None
+        #: Per field, the type of value it takes as it is; ``None`` if it converts them all.
+        self._as_they_are: list[type | None] = []
+        #: Whether a value may be a natural key, which converting looks up in the database.
+        self.looks_up = False
         self.converters = [self._converter(f, copy, check) for f in self.fields]
         self._columns = [
             ("pk" if f is pk else f.name, f.get_default, convert)
             for f, convert in zip(self.fields, self.converters, strict=True)
         ]
+        others = [f.name for f in self.fields if f is not pk]
+        self._types = tuple(self._as_they_are)
+        #: The values of a row's fields other than the key, in order, as a tuple.
+        self._pick = operator.itemgetter(*others) if len(others) > 1 else None
+        self._same = None not in self._types and self._pick is not None
 
     def values(self, row: Row) -> list[Any]:
         """The column parameters of ``row``: a field it lacks gets its default.
 
         Raises :class:`BadValue` for a value its field cannot take.
         """
+        if self._same:
+            # Most rows hold every field, each of the type its column takes as it is (no
+            # NULL, no natural key): checked for the whole row at once, in C.
+            try:
+                values = list(self._pick(row["fields"]))  # type: ignore[misc]
+            except KeyError:
+                pass
+            else:
+                values.insert(self.pk_index, row["pk"])
+                if tuple(map(type, values)) == self._types:
+                    return values
         fields = row["fields"]
         values = []
         try:
@@ -146,6 +166,8 @@ class Columns:
             target, to_python = field, field.to_python
         unchanged, as_is = _unchanged(target, connection, copy)
         stores_none = _stores_for_none(field, connection)
+        taken_whole = not check and as_is is None and (not copy or not _copy_text(field))
+        self._as_they_are.append(unchanged if taken_whole else None)
         if check:
             natural = field.attname in self.natural_columns or (
                 field.is_relation and self._natural_keys(field) is not None
@@ -186,6 +208,7 @@ class Columns:
         manager = self._natural_keys(field)
         if manager is None:
             return to_python
+        self.looks_up = True
         target_model = field.related_model._meta.concrete_model
         fresh = (
             target_model._meta.label in NATURAL_KEY_MODELS
@@ -379,9 +402,11 @@ class TableLoader:
 
         Returns how many rows went in, and how many were left out for a natural key
         that has no row here. ``again`` reads the rows once more: with it, ``COPY``
-        takes the whole file in one statement (see :meth:`_stream`).
+        takes the whole file in one statement (see :meth:`_stream`), unless converting a
+        row may query the database, which a connection in the middle of a ``COPY``
+        cannot; so must reading ``rows``.
         """
-        if self.copy and again is not None:
+        if self.copy and again is not None and not self.columns.looks_up:
             return self._stream(rows, loaded, advance, again)
         return self._batched(rows, loaded, advance)
 
