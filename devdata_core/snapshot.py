@@ -170,8 +170,11 @@ class Snapshot:
 
 def _cancel(connection: BaseDatabaseWrapper) -> None:
     """Cancel the query ``connection`` runs, if any (from any thread)."""
-    if connection.connection is not None:
-        connection.connection.cancel()
+    try:
+        if connection.connection is not None:
+            connection.connection.cancel()
+    except connection.Database.Error:
+        pass  # Lost already: it runs nothing.
 
 
 @contextmanager
