@@ -125,29 +125,29 @@ def copy_lines(
     lines: Lines,
     keys: Sequence[str],
     out: TextIO,
-    on_keys: Callable[[list[list[Any]]], None],
+    on_keys: OnKeys,
     chunk: int,
 ) -> None:
     """Write the export line of every row of ``queryset`` (fetched as ``columns``) to ``out``,
     a text file in UTF-8, by one COPY on the queryset's connection, in its transaction.
 
     The values of the fields ``keys`` (attnames) of each row written come with its line,
-    from the same statement, and go to ``on_keys`` a chunk of rows at a time, as the line
-    holds them, ``chunk`` rows at a time: a second query could select other rows (a random
-    sample, ``now()``).
+    from the same statement, and go to ``on_keys`` ``chunk`` rows at a time, as the line
+    holds them, a list of values per field: a second query could select other rows (a
+    random sample, ``now()``).
     """
     connection = connections[queryset.db]
     rows, params, _ = _rows_sql(queryset, columns)
-    key_array = " || ',' || ".join(lines.values[attname] for attname in keys) or "''"
+    key_values = " || ',' || ".join(lines.values[attname] for attname in keys) or "''"
     statement = (
-        f"COPY (SELECT '[' || {key_array} || ']' || E'\\x03' || {lines.line} FROM {rows}) "
+        f"COPY (SELECT {key_values} || E'\\x03' || {lines.line} FROM {rows}) "
         "TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
     )
     if params:
         statement = connection.ops.compose_sql(statement, params)
     # The connection's encoding is UTF-8, the file's too: the bytes go to it as they are.
     out.flush()
-    split = _KeyedLines(out.buffer, on_keys, chunk)  # type: ignore[attr-defined]
+    split = _KeyedLines(out.buffer, len(keys), on_keys, chunk)  # type: ignore[attr-defined]
     with connection.cursor() as cursor:
         if hasattr(cursor, "copy_expert"):
             cursor.copy_expert(statement, split)
@@ -199,19 +199,24 @@ def parts(queryset: QuerySet, columns: Sequence[str], jobs: int) -> list[QuerySe
     ]
 
 
+#: Takes the number of rows written and the values of each of their keys, by key.
+OnKeys = Callable[[int, list[list[Any]]], None]
+
+
 class _KeyedLines:
-    """Takes COPY's output, ``[keys]\x03line`` a row, and writes the lines to ``raw``
-    while handing the keys on, decoded a chunk at a time.
+    """Takes COPY's output, ``key,key...\x03line`` a row, and writes the lines to ``raw``
+    while handing the keys on, decoded a chunk at a time: one flat JSON array per chunk,
+    split by key with slices (no list a row).
 
     psycopg2 writes each row by a call of its own: rows are gathered into blocks of some
     :data:`_BLOCK` bytes, split and written together: one write to the file a block, not
     a row, and less of the GIL held per row, which the other jobs need.
     """
 
-    def __init__(
-        self, raw: IO[bytes], on_keys: Callable[[list[list[Any]]], None], chunk: int
-    ) -> None:
+    def __init__(self, raw: IO[bytes], width: int, on_keys: OnKeys, chunk: int) -> None:
         self.raw = raw
+        #: Keys a row.
+        self.width = width
         self.on_keys = on_keys
         #: Rows whose keys are decoded together (one orjson call).
         self.chunk = chunk
@@ -248,9 +253,12 @@ class _KeyedLines:
             self._hand_on()
 
     def _hand_on(self) -> None:
-        if self._keys:
-            self.on_keys(orjson.loads(b"[" + b",".join(self._keys) + b"]"))
-            self._keys = []
+        if not self._keys:
+            return
+        values = orjson.loads(b"[" + b",".join(self._keys) + b"]") if self.width else []
+        by_key = [values[position :: self.width] for position in range(self.width)]
+        self.on_keys(len(self._keys), by_key)
+        self._keys = []
 
 
 def _rows_sql(queryset: QuerySet, columns: Sequence[str]) -> tuple[str, tuple, int]:

@@ -547,13 +547,13 @@ class ExportRun:
         # Workers hand their keys on as they go, so that memory stays flat.
         handing_on = threading.Lock()
 
-        def add(keys: list[list[Any]]) -> None:
+        def add(rows: int, by_key: list[list[Any]]) -> None:
             nonlocal written
             with handing_on:
-                for position, (_, keyset) in enumerate(indexed.keys):
-                    keyset.add_serialised(row[position] for row in keys)
-                written += len(keys)
-                bar.update(len(keys))
+                for (_, keyset), values in zip(indexed.keys, by_key, strict=True):
+                    keyset.add_serialised(values)
+                written += rows
+                bar.update(rows)
 
         key_columns = [columns[index] for index, _ in indexed.keys]
 
