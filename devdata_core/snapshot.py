@@ -32,11 +32,12 @@ writes.
 exports its snapshot (``pg_export_snapshot()``) and worker threads, each on a Django
 connection of its own (Django's connections are per thread), join it with ``SET
 TRANSACTION SNAPSHOT``. Workers read at ``REPEATABLE READ`` even under
-``--serializable-deferrable``, as ``pg_dump``'s do: a serializable transaction may
-import a snapshot only from a serializable one, and a deferrable one waits for a
-snapshot of its own instead. MySQL and MariaDB cannot share a snapshot (see above),
-SQLite has one connection to a file, and a caller's transaction (a ``TestCase``) has
-uncommitted rows no other connection sees: there the export reads on one connection.
+``--serializable-deferrable``, as ``pg_dump``'s do: the snapshot they join is one the
+main transaction waited for, which no serializable transaction can invalidate, so they
+see the same rows without serializable's predicate locks. MySQL and MariaDB cannot
+share a snapshot (see above), SQLite has one connection to a file, and a caller's
+transaction (a ``TestCase``) has uncommitted rows no other connection sees: there the
+export reads on one connection.
 """
 
 from __future__ import annotations
@@ -113,8 +114,8 @@ class Snapshot:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def side_by_side(self, tasks: Sequence[Callable[[], T]]) -> list[T]:
-        """Run ``tasks[0]`` on this thread's connection and each other task on a worker
-        thread of its own, in this snapshot; return their results in order.
+        """Run ``tasks[0]`` on this thread's connection and each other task (one at least)
+        on a worker thread of its own, in this snapshot; return their results in order.
 
         The first failure (Ctrl-C included) cancels the queries of the others and is
         raised once all have stopped: no worker is left writing.
@@ -147,10 +148,9 @@ class Snapshot:
                     failures.append(exc)
                 for connection in reading:
                     _cancel(connection)
-            pool.shutdown(cancel_futures=True)
             raise failures[0] from None
         finally:
-            pool.shutdown()
+            pool.shutdown(cancel_futures=True)
 
     @contextmanager
     def _joined(self, reading: list[BaseDatabaseWrapper]) -> Iterator[None]:
