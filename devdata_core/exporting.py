@@ -13,12 +13,15 @@ still gain rows, through pulls or inheritance) are checked once the export is co
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -188,6 +191,8 @@ class ExportRun:
         #: Models with a data file kept from an earlier export (``--no-update``).
         self.kept: set[type[Model]] = set()
         self.pulled_files = PulledFiles(self.dest)
+        #: The snapshot the run reads, once open: its jobs copy big tables in parts.
+        self.snapshot = snapshot.Snapshot(database)
         self._keys: dict[tuple[type[Model], str], KeySet] = {}
         self._referenced: dict[type[Model], set[str]] = {}
         self._content_types: dict[Any, type[Model] | None] = {}
@@ -532,19 +537,36 @@ class ExportRun:
         indexed: IndexedRules,
         bar: Progress,
     ) -> int:
-        """:meth:`_write` by PostgreSQL's ``COPY``: the lines, with the keys of their rows."""
-        written = 0
+        """:meth:`_write` by PostgreSQL's ``COPY``: the lines, with the keys of their rows.
 
-        def add(keys: list[list[Any]]) -> None:
+        A table read whole is split between the snapshot's jobs
+        (:func:`.copy_export.parts`): the first part goes to ``out`` here, the others to
+        files of their own on worker threads, appended to ``out`` in order.
+        """
+        written = 0
+        # Workers hand their keys on as they go, so that memory stays flat.
+        handing_on = threading.Lock()
+
+        def add(rows: int, by_key: list[list[Any]]) -> None:
             nonlocal written
-            for position, (_, keyset) in enumerate(indexed.keys):
-                keyset.add_serialised(row[position] for row in keys)
-            written += len(keys)
-            bar.update(len(keys))
+            with handing_on:
+                for (_, keyset), values in zip(indexed.keys, by_key, strict=True):
+                    keyset.add_serialised(values)
+                written += rows
+                bar.update(rows)
 
         key_columns = [columns[index] for index, _ in indexed.keys]
-        copy_export.copy_lines(queryset, columns, lines, key_columns, out, add, 10 * CHUNK_SIZE)
-        self.reporter.detail(f"{model_label(model)}: {written:,} rows written by COPY")
+
+        def copy(part: QuerySet, to: TextIO) -> None:
+            copy_export.copy_lines(part, columns, lines, key_columns, to, add, 10 * CHUNK_SIZE)
+
+        parts = copy_export.parts(queryset, columns, self.snapshot.jobs)
+        if len(parts) == 1:
+            copy(queryset, out)
+        else:
+            _copy_parts(self.snapshot, parts, out, copy)
+        how = f" in {len(parts)} parts" if len(parts) > 1 else ""
+        self.reporter.detail(f"{model_label(model)}: {written:,} rows written by COPY{how}")
         return written
 
     def _apply_rules(
@@ -799,11 +821,13 @@ def export(
     no_update: bool = False,
     dry_run: bool = False,
     serializable: bool = False,
+    jobs: int = 1,
 ) -> RunSummary:
     """Export every configured model (or only ``only``) from ``database`` into ``dest``.
 
     Everything is read from one snapshot of ``database`` (:mod:`.snapshot`;
-    ``serializable`` for PostgreSQL's strictest). The export is written beside ``dest``
+    ``serializable`` for PostgreSQL's strictest; ``jobs`` connections sharing it where the
+    database allows). The export is written beside ``dest``
     and put in its place with its manifest only once complete
     (:mod:`devdata_core.staging`); strategies, extras and hooks see the staging
     directory as ``dest``. A ``dry_run`` (``--plan``) selects the same rows but neither
@@ -824,7 +848,9 @@ def export(
 
         if serializable and (ignored := snapshot.serializable_ignored(database)):
             reporter.warn(ignored)
-        with snapshot.open_snapshot(database, serializable), _running(run):
+        if refused := snapshot.jobs_refused(database, jobs):
+            reporter.warn(refused)
+        with snapshot.open_snapshot(database, serializable, jobs) as run.snapshot, _running(run):
             schema.export_migration_state(database, work)
             try:
                 notify("devdata_before_export", models=models)
@@ -968,6 +994,41 @@ def _keep_previous(
                 reporter.warn(f"{found}: not kept, exported again")
                 continue
         staging.link_or_copy(dest / name, stage.path / name)
+
+
+def _copy_parts(
+    shared: snapshot.Snapshot,
+    parts: Sequence[QuerySet],
+    out: TextIO,
+    copy: Callable[[QuerySet, TextIO], None],
+) -> None:
+    """``copy`` the first of ``parts`` to ``out`` here and each other to a file of its own
+    on a worker sharing the snapshot, then append those files to ``out`` in order."""
+    files = [
+        Path(out.name).with_suffix(f".{number}{layout.PARTIAL_SUFFIX}")
+        for number in range(1, len(parts))
+    ]
+
+    def to_file(part: QuerySet, path: Path) -> None:
+        with path.open("w", encoding="utf-8") as part_file:
+            copy(part, part_file)
+
+    try:
+        shared.side_by_side(
+            [
+                partial(copy, parts[0], out),
+                *(
+                    partial(to_file, part, path)
+                    for part, path in zip(parts[1:], files, strict=True)
+                ),
+            ]
+        )
+        for path in files:
+            with path.open("rb") as part_file:
+                shutil.copyfileobj(part_file, out.buffer)  # type: ignore[attr-defined]
+    finally:
+        for path in files:
+            path.unlink(missing_ok=True)
 
 
 def _export_model(

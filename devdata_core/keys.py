@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from itertools import chain
 from typing import Any
 
-from django.db.models import Field
+from django.db.models import Field, IntegerField
 from pyroaring import BitMap64
 
 _BITMAP_LIMIT = 2**64
@@ -27,6 +27,10 @@ class KeySet:
 
     def __init__(self, field: Field) -> None:
         self.field = field
+        while target := getattr(field, "target_field", None):
+            field = target
+        #: Whether the values are integers (autoincrement keys, references to them).
+        self._integers = isinstance(field, IntegerField)
         self._ints = BitMap64()
         self._others: set[Any] = set()
         #: The other keys in order, for :meth:`pick`, kept until they change.
@@ -41,10 +45,19 @@ class KeySet:
 
     def add_serialised(self, values: Iterable[Any]) -> None:
         """Add values as they appear in an export file."""
+        present = [value for value in values if value is not None]
+        if self._integers:
+            try:
+                # An integer field's values are ints in the file already: the bitmap takes
+                # them in one call, a million in milliseconds (where a call per key, on
+                # the COPY path's thread, held the GIL the other jobs wait for).
+                self._ints.update(present)
+                return
+            except (OverflowError, TypeError):
+                pass  # A negative key (the set's), or not an int.
         to_python = self.field.to_python
-        for value in values:
-            if value is not None:
-                self.add(to_python(value))
+        for value in present:
+            self.add(to_python(value))
 
     def update(self, other: KeySet) -> None:
         """Add every key of ``other``."""

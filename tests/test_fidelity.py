@@ -15,7 +15,7 @@ from django.db import connections
 from django.db.models.expressions import RawSQL
 from django.db.models.fields import AutoFieldMixin
 
-from devdata_core import databases
+from devdata_core import copy_export, databases
 from devdata_core.graph import build_graph
 from devdata_core.settings import load_settings, model_label
 from devdata_queryset import ExactQuerySetStrategy, QuerySetStrategy
@@ -95,6 +95,29 @@ AWKWARD = [
 def test_postgresql_copy_writes_the_lines_python_writes(site):
     """Models that need no Python per row are written by ``COPY``; with
     ``DEVDATA_COPY_EXPORT = False`` by Python: the files are the same, byte for byte."""
+    owners, entries = make_entries(site)
+    make_record(site)
+    # Owners through a join to their pets: the first owner's row comes twice, and is
+    # written once.
+    Pet.objects.using(site.src).create(name="second", owner=owners[0])
+    site.configure(DEVDATA_STRATEGIES={"fidelity.Owner": [OwnersWithPets(name="all")]})
+
+    fast = site.export(verbosity=2).stdout
+    copied = _export_files(site)
+    site.configure(DEVDATA_COPY_EXPORT=False)
+    slow = site.export(verbosity=2).stdout
+
+    assert f"fidelity.Entry: {entries} rows written by COPY" in fast
+    assert "fidelity.Pet: 5 rows written by COPY" in fast
+    assert "fidelity.Owner:" not in fast
+    assert "fidelity.Record:" not in fast  # floats, JSON, binary: Python writes them
+    assert "written by COPY" not in slow
+    assert _export_files(site) == copied
+
+
+def make_entries(site, copies=1):
+    """Entries with a value of every kind COPY writes (``copies`` of each), with their
+    owners and pets; the owners, and how many entries."""
     owners = [Owner.objects.using(site.src).create(code=code[:20]) for code in AWKWARD]
     pets = [
         Pet.objects.using(site.src).create(name=name[:50], owner=owner, vet=owner)
@@ -115,7 +138,7 @@ def test_postgresql_copy_writes_the_lines_python_writes(site):
         ),
     ]
     for number, (flag, small, big, amount, whole, at) in enumerate(kinds):
-        for text in AWKWARD:
+        for text in AWKWARD * copies:
             Entry.objects.using(site.src).create(
                 flag=flag,
                 small=small,
@@ -131,23 +154,27 @@ def test_postgresql_copy_writes_the_lines_python_writes(site):
                 vet=owners[-1] if number % 2 else None,
                 pet=pets[number % len(pets)] if number % 3 else None,
             )
+    return owners, len(kinds) * len(AWKWARD) * copies
+
+
+@pytest.mark.databases_only("postgres")
+def test_jobs_copy_a_table_in_parts_and_write_the_same_files(site, monkeypatch):
+    """``--jobs 3`` copies a table read whole in three parts, on connections sharing the
+    snapshot: the files are those one connection writes, byte for byte."""
+    _, entries = make_entries(site, copies=8)
     make_record(site)
-    # Owners through a join to their pets: the first owner's row comes twice, and is
-    # written once.
-    Pet.objects.using(site.src).create(name="second", owner=owners[0])
-    site.configure(DEVDATA_STRATEGIES={"fidelity.Owner": [OwnersWithPets(name="all")]})
+    with connections[site.src].cursor() as cursor:
+        cursor.execute("SELECT pg_relation_size('fidelity_entry') / 8192")
+        assert cursor.fetchone()[0] >= 3, "every part has pages"
+    monkeypatch.setattr(copy_export, "SPLIT_PAGES", 3)
 
-    fast = site.export(verbosity=2).stdout
-    copied = _export_files(site)
-    site.configure(DEVDATA_COPY_EXPORT=False)
-    slow = site.export(verbosity=2).stdout
+    single = site.export(verbosity=2).stdout
+    one_job = _export_files(site)
+    split = site.export("--jobs", "3", verbosity=2).stdout
 
-    assert f"fidelity.Entry: {len(kinds) * len(AWKWARD)} rows written by COPY" in fast
-    assert "fidelity.Pet: 5 rows written by COPY" in fast
-    assert "fidelity.Owner:" not in fast
-    assert "fidelity.Record:" not in fast  # floats, JSON, binary: Python writes them
-    assert "written by COPY" not in slow
-    assert _export_files(site) == copied
+    assert f"fidelity.Entry: {entries} rows written by COPY\n" in single
+    assert f"fidelity.Entry: {entries} rows written by COPY in 3 parts" in split
+    assert _export_files(site) == one_job
 
 
 class OwnersWithPets(QuerySetStrategy):

@@ -2,6 +2,7 @@
 
 import os
 import re
+import threading
 import time
 import uuid
 import warnings
@@ -10,11 +11,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.db import connections, transaction
+from django.db.models import F
 from test_export_files import make_polls
 from test_streaming import table
 
-from devdata_core import exporting, hookimpl
-from devdata_core.errors import DevdataError
+from devdata_core import copy_export, exporting, hookimpl
+from devdata_core.errors import ConfigError, DevdataError
 from devdata_queryset import (
     ExactQuerySetStrategy,
     LatestSampleQuerySetStrategy,
@@ -452,3 +454,68 @@ def test_a_strategy_that_selects_nothing_exports_nothing(site):
     assert "Warning: strategy 'none' for polls.Question selected no rows" in output.stderr
     assert site.exported("polls.Question") == {"none": []}
     assert site.exported("polls.Choice") == {"all": []}
+
+
+class WritesMeanwhile:
+    """A hook that, once the export's snapshot is taken, commits changes on a connection
+    of its own: to every page of the choices' table, and after its last page."""
+
+    @hookimpl
+    def devdata_before_export(self, database, dest, models):
+        def write():
+            try:
+                choices = Choice.objects.using(database)
+                choices.update(votes=F("votes") + 1)
+                choices.filter(pk__in=[1, 300]).delete()
+                choices.bulk_create([Choice(question_id=1, choice_text="late")] * 100)
+            finally:
+                connections[database].close()
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        writer.join()
+
+
+@pytest.mark.databases_only("postgres")
+def test_every_job_reads_the_snapshot_while_a_writer_commits(site, devdata_plugin, monkeypatch):
+    question = Question.objects.using(site.src).create(question_text="q", pub_date=NOON)
+    Choice.objects.using(site.src).bulk_create(
+        [Choice(question=question, choice_text=f"choice {n}") for n in range(1000)]
+    )
+    before = table(Choice, site.src)
+    monkeypatch.setattr(copy_export, "SPLIT_PAGES", 2)
+    devdata_plugin(WritesMeanwhile())
+
+    output = site.export("--jobs", "3", verbosity=2).stdout
+
+    print("OUT", output)
+    assert table(Choice, site.src) != before  # the writer did commit
+    site.import_()
+    assert table(Choice, site.dev) == before
+
+
+@pytest.mark.databases_only("mariadb", "sqlite")
+def test_jobs_where_no_snapshot_can_be_shared_read_on_one_connection(site):
+    make_polls(site, questions=3, choices=2)
+
+    result = site.export("--jobs", "2")
+
+    why = "MariaDB" if site.vendor == "mariadb" else "SQLite"
+    assert result.stderr.count("--jobs 2") == 1
+    assert f"--jobs 2: {why} cannot share a snapshot between connections; exported on one " in (
+        result.stderr
+    )
+    site.import_()
+    for model in (Question, Choice):
+        assert table(model, site.dev) == table(model, site.src)
+
+
+@pytest.mark.databases_only("sqlite")
+def test_jobs_below_one_are_refused_in_one_line(site):
+    make_polls(site, questions=1, choices=1)
+
+    with pytest.raises(ConfigError) as error:
+        site.export("--jobs", "0")
+
+    assert str(error.value) == "--jobs 0: read with at least 1 connection; nothing was written"
+    assert not site.export_dir.exists()

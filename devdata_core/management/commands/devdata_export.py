@@ -78,6 +78,16 @@ class Command(DevdataCommand):
             ),
         )
         parser.add_argument(
+            "--jobs",
+            type=int,
+            default=1,
+            metavar="N",
+            help=(
+                "PostgreSQL 14+: read with N connections sharing one snapshot (as pg_dump -j "
+                "does), big tables read whole split between them (default: 1)."
+            ),
+        )
+        parser.add_argument(
             "--plan",
             action="store_true",
             help=(
@@ -98,9 +108,14 @@ class Command(DevdataCommand):
         keep: int | None,
         plan: bool,
         serializable_deferrable: bool,
+        jobs: int,
         verbosity: int,
         **_: Any,
     ) -> None:
+        if jobs < 1:
+            raise ConfigError(
+                f"--jobs {jobs}: read with at least 1 connection; nothing was written"
+            )
         if plan:
             if only:
                 raise ConfigError(
@@ -113,7 +128,9 @@ class Command(DevdataCommand):
         store = stores.open_store(dest, format, keep, storage=storage)
         # From here on, what plugins print at import or in their hooks goes to stderr.
         with store.owning_stdout():
-            self.export_to(store, only, database, no_update, serializable_deferrable, verbosity)
+            self.export_to(
+                store, only, database, no_update, serializable_deferrable, jobs, verbosity
+            )
 
     def export_to(
         self,
@@ -122,6 +139,7 @@ class Command(DevdataCommand):
         database: str,
         no_update: bool,
         serializable: bool,
+        jobs: int,
         verbosity: int,
     ) -> None:
         settings = load_settings()
@@ -154,6 +172,7 @@ class Command(DevdataCommand):
                 only_models,
                 no_update,
                 serializable=serializable,
+                jobs=jobs,
             )
         reporter.success(summary.line(f"to {store.name}"))
         if only_models:
