@@ -609,7 +609,7 @@ def _collect(run: ImportRun, model: type[Model], names: list[str]) -> int:
     names them); return the rows, shown per file as a load here shows them."""
     assert run.workers is not None
     label = model_label(model)
-    loaded: tuple[int, ...] = ()
+    loaded: list[int] = []
     for index, name in enumerate(names):
         with run.reporter.progress(f"{label} ({name})", None) as bar:
             loaded = loaded or run.workers.rows(model)

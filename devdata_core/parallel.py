@@ -13,9 +13,11 @@ into the new database, which the next run drops, and it cannot swap it in.
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import resource
+import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,18 +29,22 @@ from django.apps import apps
 from django.db import connections, transaction
 from django.db.models import Model
 
+from . import layout
 from .errors import DevdataError, StrategyError, describe
 from .keys import KeySet
 from .loading import TableLoader
 from .serialization import read_rows
 from .settings import model_label
 
+#: Lines of an export file: all of them (``None``), or a range of line numbers.
+Lines = range | None
+
 
 @dataclass(frozen=True)
 class Loaded:
-    """What a worker reports for one model: plain data, to cross between processes."""
+    """What a worker reports for one task: plain data, to cross between processes."""
 
-    #: Rows loaded from each of the model's files, in order.
+    #: Rows loaded from each of the task's files (or parts of a file), in order.
     rows: tuple[int, ...]
     #: The worker's peak memory so far, in KiB (``ru_maxrss`` on Linux).
     peak_rss: int
@@ -46,19 +52,24 @@ class Loaded:
 
 class Workers:
     """Loads models' export files in ``jobs`` processes into database alias ``database``
-    (as its settings are now: pointed at the new database), the models with the most
-    rows first; the parent collects each model's result when its turn comes.
+    (as its settings are now: pointed at the new database), the biggest tasks first;
+    the parent collects each model's rows when its turn comes.
 
-    Use it as a context manager: leaving it stops the workers, whatever they are doing.
+    A model's files go to one worker, which loads a row in two of them once; a model's
+    only file, if it holds more than a worker's share of all rows, is split into parts
+    by lines, each loaded by a worker, so that one big table does not keep the others
+    waiting. Use it as a context manager: leaving it stops the workers, whatever they do.
     """
 
     def __init__(self, database: str, jobs: int, consequence: str) -> None:
         self.database = database
+        self.jobs = jobs
         self.consequence = consequence
         settings = dict(connections[database].settings_dict)
         context = multiprocessing.get_context("spawn")
         self._pool = context.Pool(jobs, initializer=_start, initargs=(database, settings))
-        self._results: dict[type[Model], AsyncResult] = {}
+        #: Per model, its tasks: which of its files each loads, and its result.
+        self._tasks: dict[type[Model], list[tuple[list[int], AsyncResult]]] = {}
         #: The first error a worker raised, as soon as it comes back.
         self._error: BaseException | None = None
         self._changed = threading.Event()
@@ -72,33 +83,48 @@ class Workers:
         self._pool.join()
 
     def load(self, files: dict[type[Model], Sequence[tuple[Path, int]]]) -> None:
-        """Start loading each model's ``(file, rows)``, the biggest models first."""
-        for model, paths in sorted(files.items(), key=lambda item: -sum(n for _, n in item[1])):
-            self._results[model] = self._pool.apply_async(
+        """Start loading each model's ``(file, rows)``."""
+        share = max(1, sum(rows for paths in files.values() for _, rows in paths) / self.jobs)
+        tasks: list[tuple[int, type[Model], list[int], list[tuple[Path, Lines]]]] = []
+        for model, paths in files.items():
+            if len(paths) == 1 and paths[0][0].suffix == layout.DATA_SUFFIX:
+                ((path, rows),) = paths
+                parts = _parts(rows, min(self.jobs, math.ceil(rows / share)))
+                tasks += [(size, model, [0], [(path, lines)]) for size, lines in parts]
+            else:
+                indexes = list(range(len(paths)))
+                rows = sum(n for _, n in paths)
+                tasks.append((rows, model, indexes, [(path, None) for path, _ in paths]))
+        for _, model, indexes, parts in sorted(tasks, key=lambda task: -task[0]):
+            result = self._pool.apply_async(
                 _load,
-                (self.database, model_label(model), [p for p, _ in paths], self.consequence),
+                (self.database, model_label(model), parts, self.consequence),
                 callback=self._finished,
                 error_callback=self._failed,
             )
+            self._tasks.setdefault(model, []).append((indexes, result))
 
     def handles(self, model: type[Model]) -> bool:
-        return model in self._results
+        return model in self._tasks
 
-    def rows(self, model: type[Model]) -> tuple[int, ...]:
+    def rows(self, model: type[Model]) -> list[int]:
         """The rows loaded from each of ``model``'s files, once they are; raises the first
         error any worker had, so that a failure stops the import at once."""
-        result = self._results[model]
-        while not result.ready() and self._error is None:
-            self._changed.wait()
-            self._changed.clear()
-        if self._error is not None:
-            raise self._error
-        loaded: Loaded = result.get()
-        return loaded.rows
+        files: dict[int, int] = {}
+        for indexes, result in self._tasks[model]:
+            while not result.ready() and self._error is None:
+                self._changed.wait()
+                self._changed.clear()
+            if self._error is not None:
+                raise self._error
+            loaded: Loaded = result.get()
+            for index, rows in zip(indexes, loaded.rows, strict=True):
+                files[index] = files.get(index, 0) + rows
+        return [files[index] for index in sorted(files)]
 
     def wait(self) -> None:
         """Wait until every model handed out is loaded."""
-        for model in self._results:
+        for model in self._tasks:
             self.rows(model)
 
     def _finished(self, loaded: Loaded) -> None:
@@ -109,6 +135,17 @@ class Workers:
         if self._error is None:
             self._error = error
         self._changed.set()
+
+
+def _parts(rows: int, parts: int) -> list[tuple[int, Lines]]:
+    """``parts`` ranges of lines of a file of ``rows`` rows, with the rows of each; the
+    last takes what follows (the count is of rows: blank lines are not in it)."""
+    if parts <= 1:
+        return [(rows, None)]
+    size = math.ceil(rows / parts)
+    starts = [1 + size * part for part in range(parts)]
+    ends = [*starts[1:], sys.maxsize]
+    return [(size, range(start, end)) for start, end in zip(starts, ends, strict=True)]
 
 
 def _start(database: str, settings: dict[str, Any]) -> None:
@@ -128,17 +165,17 @@ def _end_with(parent: multiprocessing.process.BaseProcess) -> None:
     os._exit(1)
 
 
-def _load(database: str, label: str, paths: list[Path], consequence: str) -> Loaded:
-    """Load ``paths`` of model ``label``, each file in a transaction of its own; the
-    files share their keys, so a row in two of them is loaded once."""
+def _load(database: str, label: str, parts: list[tuple[Path, Lines]], consequence: str) -> Loaded:
+    """Load ``parts`` (files, or lines of one) of model ``label``, each in a transaction of
+    its own; they share their keys, so a row in two of them is loaded once."""
     model = apps.get_model(label)
     loaded = KeySet(model._meta.pk)
     rows = []
     try:
-        for path in paths:
+        for path, lines in parts:
             with transaction.atomic(using=database):
                 loader = TableLoader(model, database, path, consequence)
-                count, _ = loader.load(read_rows(path, model), loaded, lambda rows: None)
+                count, _ = loader.load(read_rows(path, model, lines), loaded, lambda rows: None)
             rows.append(count)
     except DevdataError:
         raise
