@@ -17,6 +17,7 @@ import math
 import multiprocessing
 import os
 import resource
+import signal
 import sys
 import threading
 from collections.abc import Sequence
@@ -148,12 +149,25 @@ def _parts(rows: int, parts: int) -> list[tuple[int, Lines]]:
     return [(size, range(start, end)) for start, end in zip(starts, ends, strict=True)]
 
 
+#: Why this worker could not set up Django, if it could not: its tasks say so.
+_setup_failed: str | None = None
+
+
 def _start(database: str, settings: dict[str, Any]) -> None:
-    """Set up Django in a new worker, its alias pointed where the parent's is."""
+    """Set up Django in a new worker, its alias pointed where the parent's is.
+
+    Nothing may escape: a pool starts a worker again whose start fails, for ever.
+    Ctrl-C is the parent's to handle; it stops the workers.
+    """
+    global _setup_failed
     import django
 
-    django.setup()
-    connections[database].settings_dict.update(settings)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        django.setup()
+        connections[database].settings_dict.update(settings)
+    except Exception as exc:
+        _setup_failed = describe(exc)
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
@@ -168,6 +182,11 @@ def _end_with(parent: multiprocessing.process.BaseProcess) -> None:
 def _load(database: str, label: str, parts: list[tuple[Path, Lines]], consequence: str) -> Loaded:
     """Load ``parts`` (files, or lines of one) of model ``label``, each in a transaction of
     its own; they share their keys, so a row in two of them is loaded once."""
+    if _setup_failed is not None:
+        raise StrategyError(
+            f"a worker process could not set up Django ({_setup_failed}): is the project's "
+            f"settings module in DJANGO_SETTINGS_MODULE? Or import with --jobs 1{consequence}"
+        )
     model = apps.get_model(label)
     loaded = KeySet(model._meta.pk)
     rows = []
