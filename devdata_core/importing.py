@@ -488,13 +488,15 @@ def _build_and_load(
     return summary
 
 
-def _handed_out(run: ImportRun, order: Sequence[type[Model]]) -> dict[type[Model], list[Path]]:
-    """The files of the models that worker processes can load as :func:`load_file`
-    would, by model: every strategy of the model loads its data file as it is (no
+def _handed_out(
+    run: ImportRun, order: Sequence[type[Model]]
+) -> dict[type[Model], list[tuple[Path, int]]]:
+    """The files (with their rows) of the models that worker processes can load as
+    :func:`load_file` would, by model: every strategy of the model loads its data file as it is (no
     factory), with ``COPY``, into a table of its own that migrations left empty, and no
     value needs this run's state (natural keys, rows loaded by another model)."""
     tables = Counter(m._meta.concrete_model for m in order)
-    handed: dict[type[Model], list[Path]] = {}
+    handed: dict[type[Model], list[tuple[Path, int]]] = {}
     for model in order:
         strategies = run.plan.strategies(model)
         if not (
@@ -515,19 +517,22 @@ def _handed_out(run: ImportRun, order: Sequence[type[Model]]) -> dict[type[Model
         label = model_label(model)
         files = [s.existing_data_file(run.src, label) for s in strategies]
         pulled = pulled_file(run.src, label)
-        handed[model] = [f for f in files if f is not None] + [pulled] * pulled.is_file()
+        files += [pulled] * pulled.is_file()
+        handed[model] = [(f, run.rows_in_file[f]) for f in files if f is not None]
     return handed
 
 
 @contextmanager
-def _workers(run: ImportRun, files: dict[type[Model], list[Path]], jobs: int) -> Iterator[None]:
+def _workers(
+    run: ImportRun, files: dict[type[Model], list[tuple[Path, int]]], jobs: int
+) -> Iterator[None]:
     """Load ``files`` in ``jobs`` worker processes while the block runs; it collects
     their results (:func:`_import_model`), all of them before it ends."""
     if not files:
         yield
         return
     with Workers(run.database, jobs, run.consequence) as workers:
-        workers.load({m: [(p, run.rows_in_file.get(p, 0)) for p in ps] for m, ps in files.items()})
+        workers.load(files)
         run.workers = workers
         try:
             yield
