@@ -37,6 +37,9 @@ from .loading import TableLoader
 from .serialization import read_rows
 from .settings import model_label
 
+#: How often a wait for a worker's result checks that the workers are alive.
+_POLL_SECONDS = 0.5
+
 #: Lines of an export file: all of them (``None``), or a range of line numbers.
 Lines = range | None
 
@@ -58,8 +61,9 @@ class Workers:
 
     A model's files go to one worker, which loads a row in two of them once; a model's
     only file, if it holds more than a worker's share of all rows, is split into parts
-    by lines, each loaded by a worker, so that one big table does not keep the others
-    waiting. Use it as a context manager: leaving it stops the workers, whatever they do.
+    by lines (a file holds each row once), each loaded by a worker, so that one big
+    table does not keep the others waiting. Use it as a context manager: leaving it
+    stops the workers, whatever they do.
     """
 
     def __init__(self, database: str, jobs: int, consequence: str) -> None:
@@ -68,7 +72,10 @@ class Workers:
         self.consequence = consequence
         settings = dict(connections[database].settings_dict)
         context = multiprocessing.get_context("spawn")
+        before = set(multiprocessing.active_children())
         self._pool = context.Pool(jobs, initializer=_start, initargs=(database, settings))
+        #: The workers, which end only with the pool, unless something kills them.
+        self._processes = [p for p in multiprocessing.active_children() if p not in before]
         #: Per model, its tasks: which of its files each loads, and its result.
         self._tasks: dict[type[Model], list[tuple[list[int], AsyncResult]]] = {}
         #: The first error a worker raised, as soon as it comes back.
@@ -114,8 +121,9 @@ class Workers:
         files: dict[int, int] = {}
         for indexes, result in self._tasks[model]:
             while not result.ready() and self._error is None:
-                self._changed.wait()
+                self._changed.wait(_POLL_SECONDS)
                 self._changed.clear()
+                self._check_alive()
             if self._error is not None:
                 raise self._error
             loaded: Loaded = result.get()
@@ -127,6 +135,17 @@ class Workers:
         """Wait until every model handed out is loaded."""
         for model in self._tasks:
             self.rows(model)
+
+    def _check_alive(self) -> None:
+        """Raise if a worker was killed (by the out-of-memory killer, say) while a task is
+        pending: a pool starts another, but the task it had would never finish."""
+        for process in self._processes:
+            if process.exitcode is not None:
+                raise DevdataError(
+                    f"a worker process of --jobs {self.jobs} ended (exit code "
+                    f"{process.exitcode}: killed, out of memory?); import with fewer jobs"
+                    f"{self.consequence}"
+                )
 
     def _finished(self, loaded: Loaded) -> None:
         self.peak_rss = max(self.peak_rss, loaded.peak_rss)
