@@ -539,7 +539,7 @@ def _workers(
         finally:
             run.workers = None
     run.reporter.detail(
-        f"{len(files)} models loaded in {jobs} worker processes "
+        f"{len(files)} models loaded in {jobs} worker processes, in {workers.tasks} tasks "
         f"(peak memory of one: {workers.peak_rss // 1024:,} MiB)"
     )
 

@@ -115,6 +115,11 @@ class Workers:
     def handles(self, model: type[Model]) -> bool:
         return model in self._tasks
 
+    @property
+    def tasks(self) -> int:
+        """How many tasks the models' files made (more than models where files were split)."""
+        return sum(len(tasks) for tasks in self._tasks.values())
+
     def rows(self, model: type[Model]) -> list[int]:
         """The rows loaded from each of ``model``'s files, once they are; raises the first
         error any worker had, so that a failure stops the import at once."""
