@@ -331,9 +331,15 @@ _POSTGRES_FOREIGN_KEYS = """
 """
 
 
+#: A foreign key of PostgreSQL: its table, its name and its definition.
+ForeignKeyConstraint = tuple[str, str, str]
+
+
 @contextmanager
 def foreign_keys_checked_at_end(
-    connection: BaseDatabaseWrapper, tables: list[str]
+    connection: BaseDatabaseWrapper,
+    tables: list[str],
+    dropped: Sequence[ForeignKeyConstraint] = (),
 ) -> Iterator[None]:
     """Load ``tables`` with their foreign keys checked once, at the end, in the transaction.
 
@@ -343,22 +349,31 @@ def foreign_keys_checked_at_end(
     one join, as ``pg_restore`` does. A row that breaks one fails the ``ADD CONSTRAINT``
     with an ``IntegrityError``, and the transaction takes the drop back. Other databases
     have their checks turned off and run :meth:`check_constraints` themselves.
+    ``dropped``: foreign keys :func:`drop_foreign_keys` dropped earlier, made again too.
     """
     if connection.vendor != "postgresql" or not tables:
         with connection.constraint_checks_disabled():
             yield
         return
-    with connection.cursor() as cursor:
-        cursor.execute(_POSTGRES_FOREIGN_KEYS, [[connection.ops.quote_name(t) for t in tables]])
-        foreign_keys = cursor.fetchall()
-        for table, name, _ in foreign_keys:
-            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {connection.ops.quote_name(name)}")
+    foreign_keys = [*dropped, *drop_foreign_keys(connection, tables)]
     yield
     with connection.cursor() as cursor:
         for table, name, definition in foreign_keys:
             cursor.execute(
                 f"ALTER TABLE {table} ADD CONSTRAINT {connection.ops.quote_name(name)} {definition}"
             )
+
+
+def drop_foreign_keys(
+    connection: BaseDatabaseWrapper, tables: list[str]
+) -> list[ForeignKeyConstraint]:
+    """Drop the foreign keys of PostgreSQL ``tables``; return them, to make them again."""
+    with connection.cursor() as cursor:
+        cursor.execute(_POSTGRES_FOREIGN_KEYS, [[connection.ops.quote_name(t) for t in tables]])
+        foreign_keys = cursor.fetchall()
+        for table, name, _ in foreign_keys:
+            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {connection.ops.quote_name(name)}")
+    return foreign_keys
 
 
 def stream_mysql(queryset: QuerySet, columns: Sequence[str], chunk_size: int) -> Iterator[Any]:

@@ -1,9 +1,13 @@
 """The import engine: checks the export, resets the database, builds the schema and loads.
 
 Everything after the schema happens in one transaction: a failed import leaves no
-half-loaded data. The export is verified against its manifest and every value checked
-before the reset, so that a missing, changed or corrupt file, or a value the database
-would refuse, is reported while the old database is still there.
+half-loaded data. With ``--jobs``, models whose files load as they are go in worker
+processes instead, each file in a transaction of its own (:mod:`.parallel`), only where
+the reset mode builds a new database beside the old one, which a failure drops.
+
+The export is verified against its manifest and every value checked before the reset,
+so that a missing, changed or corrupt file, or a value the database would refuse, is
+reported while the old database is still there.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import itertools
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -29,13 +34,21 @@ from .errors import DataFileError, DevdataError, describe, guard
 from .extras import ExtraImport
 from .graph import strategy_graph
 from .keys import KeySet
-from .loading import TableLoader, ValueChecker, insert_locating, needs_instances, refused_row
+from .loading import (
+    TableLoader,
+    ValueChecker,
+    can_copy,
+    insert_locating,
+    needs_instances,
+    refused_row,
+)
 from .migration_rows import MigrationRows
+from .parallel import Workers
 from .plan import ExportPlan, export_plan, pulled_file
 from .reporting import Reporter, RunSummary
 from .reset_modes import Reset
 from .serialization import NaturalKeys, Row, deserialize, read_rows, stored_fields
-from .settings import DevdataSettings, candidate_models, model_label
+from .settings import NATURAL_KEY_MODELS, DevdataSettings, candidate_models, model_label
 from .strategies import Exportable
 
 #: Rows per INSERT statement of instances (fewer where the database limits parameters).
@@ -71,6 +84,8 @@ class ImportRun:
     advance: Callable[[int], Any] = lambda rows: None
     #: Rows that building the schema made, removed where the export does not hold them.
     migration_rows: MigrationRows | None = None
+    #: The worker processes loading some models' files (``--jobs``), if any.
+    workers: Workers | None = None
 
     def loaded_keys(self, model: type[Model]) -> KeySet:
         concrete = model._meta.concrete_model
@@ -354,13 +369,15 @@ def run_import(
     schema_mode: schema.SchemaMode = "migrations",
     confirm: Callable[[], None] = lambda: None,
     hashed: bool = False,
+    jobs: int = 1,
 ) -> RunSummary:
     """Check the export at ``src``, reset ``database`` with ``reset`` and load the export.
 
     ``confirm`` is called after the export checks out and the import lock is taken,
     before anything is destroyed; it raises to abort. The reset mode's ``prepared``
     wraps schema and load: a mode may build them beside the old database and swap.
-    ``hashed``: see :func:`.manifest.verify`.
+    ``hashed``: see :func:`.manifest.verify`. ``jobs``: processes that load files at
+    once, where the database allows (see :func:`_possible_jobs`).
     """
     plan = export_plan(settings)
     # No export swaps ``src`` between its verification and the end of its load.
@@ -377,7 +394,28 @@ def run_import(
                         if kept
                         else f" and the database is empty (--reset-mode={reset.slug} reset it)"
                     )
-                return _build_and_load(run, settings, schema_mode, source_state)
+                jobs = _possible_jobs(jobs, database, reset, kept, reporter)
+                return _build_and_load(run, settings, schema_mode, source_state, jobs)
+
+
+def _possible_jobs(jobs: int, database: str, reset: Reset, kept: bool, reporter: Reporter) -> int:
+    """``jobs``, or 1 (after saying why) where loading in several transactions is not
+    safe or not possible: a failure must leave the old database (``kept``, by a reset
+    mode that builds beside it and swaps), and the workers load with PostgreSQL's COPY."""
+    if jobs == 1:
+        return jobs
+    vendor = connections[database].vendor
+    if vendor != "postgresql":
+        why = f"parallel loading is for PostgreSQL, and {database!r} is {vendor}"
+    elif not kept:
+        why = (
+            f"--reset-mode={reset.slug} does not build the new database beside the old one, "
+            "which a failed parallel load needs to leave the old one as it was"
+        )
+    else:
+        return jobs
+    reporter.warn(f"--jobs {jobs}: loading in one job, as {why}")
+    return 1
 
 
 def _build_and_load(
@@ -385,8 +423,10 @@ def _build_and_load(
     settings: DevdataSettings,
     schema_mode: schema.SchemaMode,
     source_state: set[tuple[str, str]] | None,
+    jobs: int = 1,
 ) -> RunSummary:
-    """Build the schema in the prepared database, and load the export in one transaction."""
+    """Build the schema in the prepared database, and load the export in one transaction
+    (but for what ``jobs`` worker processes load, see :func:`_workers`)."""
     database, src, reporter = run.database, run.src, run.reporter
     graph = strategy_graph(settings)
     # Rows that managers cache per process and alias (content types, which natural keys
@@ -406,6 +446,13 @@ def _build_and_load(
             )
 
     connection = connections[database]
+    tables = [m._meta.db_table for m in graph.order]
+    handed_out = _handed_out(run, graph.order) if jobs > 1 else {}
+    dropped: list[databases.ForeignKeyConstraint] = []
+    if handed_out:
+        # Committed, so that the workers' connections do not wait on the drop's locks.
+        with transaction.atomic(using=database):
+            dropped = databases.drop_foreign_keys(connection, tables)
     try:
         with _running(run), transaction.atomic(using=database):
             plugins.call_hook(
@@ -415,8 +462,10 @@ def _build_and_load(
             # forward: foreign keys are checked once everything is in. SQLite defers its
             # checks to then; MySQL's cannot be deferred, so they are off while loading,
             # as loaddata does; PostgreSQL's are made again at the end.
-            tables = [m._meta.db_table for m in graph.order]
-            with databases.foreign_keys_checked_at_end(connection, tables):
+            with (
+                databases.foreign_keys_checked_at_end(connection, tables, dropped),
+                _workers(run, handed_out, jobs),
+            ):
                 for model in graph.order:
                     _import_model(run, model)
                 for extra in settings.extra_strategies:
@@ -444,6 +493,62 @@ def _build_and_load(
     return summary
 
 
+def _handed_out(
+    run: ImportRun, order: Sequence[type[Model]]
+) -> dict[type[Model], list[tuple[Path, int]]]:
+    """The files (with their rows) of the models that worker processes can load as
+    :func:`load_file` would, by model: every strategy of the model loads its data file as it is (no
+    factory), with ``COPY``, into a table of its own that migrations left empty, and no
+    value needs this run's state (natural keys, rows loaded by another model)."""
+    tables = Counter(m._meta.concrete_model for m in order)
+    handed: dict[type[Model], list[tuple[Path, int]]] = {}
+    for model in order:
+        strategies = run.plan.strategies(model)
+        if not (
+            strategies
+            and all(isinstance(s, Exportable) and s.loads_data_file for s in strategies)
+            and model._meta.concrete_model is model
+            and tables[model] == 1
+            and can_copy(model, run.database)
+            and not needs_instances(model)
+            and not run.plan.natural_columns.get(model)
+            and not any(
+                f.is_relation and f.related_model._meta.label in NATURAL_KEY_MODELS
+                for f in stored_fields(model)
+            )
+            and not run.prefilled_table(model)
+        ):
+            continue
+        label = model_label(model)
+        files = [s.existing_data_file(run.src, label) for s in strategies]
+        pulled = pulled_file(run.src, label)
+        files += [pulled] * pulled.is_file()
+        handed[model] = [(f, run.rows_in_file[f]) for f in files if f is not None]
+    return handed
+
+
+@contextmanager
+def _workers(
+    run: ImportRun, files: dict[type[Model], list[tuple[Path, int]]], jobs: int
+) -> Iterator[None]:
+    """Load ``files`` in ``jobs`` worker processes while the block runs; it collects
+    their results (:func:`_import_model`), all of them before it ends."""
+    if not files:
+        yield
+        return
+    with Workers(run.database, jobs, run.consequence) as workers:
+        workers.load(files)
+        run.workers = workers
+        try:
+            yield
+        finally:
+            run.workers = None
+    run.reporter.detail(
+        f"{len(files)} models loaded in {jobs} worker processes, in {workers.tasks} tasks "
+        f"(peak memory of one: {workers.peak_rss // 1024:,} MiB)"
+    )
+
+
 def _import_model(run: ImportRun, model: type[Model]) -> None:
     """Load ``model``'s exported rows, then run its other strategies (factories).
 
@@ -460,19 +565,12 @@ def _import_model(run: ImportRun, model: type[Model]) -> None:
         strategies=strategies,
     )
     exported = [s for s in strategies if isinstance(s, Exportable)]
-    rows = 0
-    for strategy in exported:
-        path = strategy.existing_data_file(run.src, label)
-        rows += _step(run, model, strategy.name, run.rows_in_file.get(path), strategy.import_data)
     pulled = pulled_file(run.src, label)
-    if pulled.is_file():
-        rows += _step(
-            run,
-            model,
-            layout.PULLED,
-            run.rows_in_file.get(pulled),
-            lambda database, src, model: load_file(model, pulled, database),
-        )
+    if run.workers is not None and run.workers.handles(model):
+        names = [s.name for s in exported] + [layout.PULLED] * pulled.is_file()
+        rows = _collect(run, model, names)
+    else:
+        rows = _load_here(run, model, exported, pulled)
     if (exported or pulled.is_file()) and run.migration_rows is not None:
         run.summary.removed_by_model.update(
             run.migration_rows.remove(model, run.loaded_keys(model))
@@ -485,6 +583,8 @@ def _import_model(run: ImportRun, model: type[Model]) -> None:
     run.imported.append(model)
     others = [s for s in strategies if not isinstance(s, Exportable)]
     if others:
+        if run.workers is not None:
+            run.workers.wait()  # The rows they create may go in the workers' tables.
         # Rows they create (a factory's related rows too) get keys past the loaded ones.
         _reset_sequences(run.database, run.imported)
     for strategy in others:
@@ -494,6 +594,37 @@ def _import_model(run: ImportRun, model: type[Model]) -> None:
     plugins.call_hook(
         "devdata_after_import_model", database=run.database, src=run.src, model=model, rows=rows
     )
+
+
+def _load_here(run: ImportRun, model: type[Model], exported: list[Any], pulled: Path) -> int:
+    """Load ``model``'s files in this process, by its exported strategies; return the rows."""
+    label = model_label(model)
+    rows = 0
+    for strategy in exported:
+        path = strategy.existing_data_file(run.src, label)
+        rows += _step(run, model, strategy.name, run.rows_in_file.get(path), strategy.import_data)
+    if pulled.is_file():
+        rows += _step(
+            run,
+            model,
+            layout.PULLED,
+            run.rows_in_file.get(pulled),
+            lambda database, src, model: load_file(model, pulled, database),
+        )
+    return rows
+
+
+def _collect(run: ImportRun, model: type[Model], names: list[str]) -> int:
+    """Wait for the worker loading ``model``'s files (one per name, as :func:`_load_here`
+    names them); return the rows, shown per file as a load here shows them."""
+    assert run.workers is not None
+    label = model_label(model)
+    loaded: list[int] = []
+    for index, name in enumerate(names):
+        with run.reporter.progress(f"{label} ({name})", None) as bar:
+            loaded = loaded or run.workers.rows(model)
+            bar.update(loaded[index])
+    return sum(loaded)
 
 
 def _step(

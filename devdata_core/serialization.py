@@ -290,10 +290,13 @@ def _natural_converter(target: type[Model], natural: NaturalKeys) -> Callable[[A
     return convert
 
 
-def read_rows(path: Path, model: type[Model] | None = None) -> Iterator[tuple[int, Row]]:
+def read_rows(
+    path: Path, model: type[Model] | None = None, lines: range | None = None
+) -> Iterator[tuple[int, Row]]:
     """``(line number, row)`` for every row of an export file, checking each row's shape.
 
     Given the ``model`` of the file, rows decode faster where its fields allow.
+    ``lines``: only the rows on these lines (of a ``.jsonl`` file), the others not decoded.
     """
     if path.suffix == layout.LEGACY_DATA_SUFFIX:
         yield from _read_legacy(path)
@@ -302,6 +305,10 @@ def read_rows(path: Path, model: type[Model] | None = None) -> Iterator[tuple[in
     try:
         with path.open(encoding="utf-8") as f:
             for number, line in enumerate(f, start=1):
+                if lines is not None and number not in lines:
+                    if number >= lines.stop:
+                        break
+                    continue
                 if not line.strip():
                     continue
                 try:

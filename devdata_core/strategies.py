@@ -59,6 +59,13 @@ class Exportable:
         intact): then its model is not a sample, and models it references are taken whole."""
         return False
 
+    @property
+    def loads_data_file(self) -> bool:
+        """Whether ``import_data`` only loads the data file with
+        :func:`~devdata_core.importing.load_file`: then ``devdata_import --jobs`` may
+        load it in another process instead."""
+        return False
+
     def __init__(self, *args: object, name: str, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.name = name

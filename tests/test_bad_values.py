@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from django.db import connections
+from test_import_safety import leftovers
 
 from devdata_core import loading, swap
 from sitefixtures import OLD_DEV_QUESTIONS, dev_questions
@@ -340,3 +341,22 @@ def test_check_constraint_violation_after_the_reset_is_located(exported):
     assert result.stderr.count("\n") == 1
     # The import builds beside the old database, which stays as it was.
     assert dev_questions(site) == OLD_DEV_QUESTIONS
+
+
+@pytest.mark.databases_only("postgres")
+def test_check_constraint_violation_in_a_worker_process_is_located_the_same(exported):
+    """With --jobs the readings load in a worker process: its error is the one line one
+    job gives, and the old database stays as it was."""
+    site = exported
+    path = site.export_dir / READINGS
+    number = damage(site, path, 2, "level", "-1")
+
+    result = import_cli(site, "--no-input", "-v", "0", "--jobs", "2")
+
+    assert_error(
+        result,
+        f"DataFileError: {path}:{number}: fidelity.Reading pk 2: the database refused the row: "
+        f"{check_violation(site)}; nothing was imported and the old database is unchanged",
+    )
+    assert dev_questions(site) == OLD_DEV_QUESTIONS
+    assert leftovers(site) == []

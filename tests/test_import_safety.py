@@ -156,7 +156,7 @@ def test_modes_that_destroy_nothing_do_not_ask(dev_with_old_rows):
 SWAPPING = ("sqlite", "postgres", "mariadb")
 
 
-def start_paused_import(site: Site, pause_dir: Path) -> subprocess.Popen:
+def start_paused_import(site: Site, pause_dir: Path, *args: str) -> subprocess.Popen:
     """Start an import that stops once polls.Question is loaded; return when it has."""
     process = site.start_cli(
         "devdata_import",
@@ -164,6 +164,7 @@ def start_paused_import(site: Site, pause_dir: Path) -> subprocess.Popen:
         "--database",
         site.dev,
         "--no-input",
+        *args,
         DJANGO_SETTINGS_MODULE="testsite.settings_pausing_import",
         DEVDATA_TEST_PAUSE_DIR=str(pause_dir),
     )
@@ -211,6 +212,40 @@ def test_import_killed_mid_load_leaves_the_old_database_and_the_next_run_clears_
     assert dev_questions(site) == OLD_DEV_QUESTIONS
     assert left != []
     site.import_()
+    assert dev_questions(site) == {1: "Prod one", 2: "Prod two"}
+    assert leftovers(site) == []
+
+
+def children(pid: int) -> set[int]:
+    """The processes ``pid`` started that still run (Linux)."""
+    return {int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
+def running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.databases_only("postgres")
+def test_parallel_import_killed_mid_load_leaves_the_old_database_and_its_workers_end(
+    dev_with_old_rows, tmp_path
+):
+    site = dev_with_old_rows
+    process = start_paused_import(site, tmp_path, "--jobs", "2")
+    workers = children(process.pid)
+
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+
+    assert len(workers) >= 2
+    deadline = time.monotonic() + 30
+    while any(running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(running(pid) for pid in workers), "a worker outlived the import"
+    assert dev_questions(site) == OLD_DEV_QUESTIONS
+    site.import_("--jobs", "2")
     assert dev_questions(site) == {1: "Prod one", 2: "Prod two"}
     assert leftovers(site) == []
 

@@ -79,6 +79,16 @@ class Command(DevdataCommand):
                 "extensions they create included) or, faster, from the models alone."
             ),
         )
+        parser.add_argument(
+            "--jobs",
+            type=int,
+            default=1,
+            metavar="N",
+            help=(
+                "Load tables in N processes at once (default: 1), as pg_restore --jobs: "
+                "PostgreSQL with --reset-mode=drop-database only, else one job, with a warning."
+            ),
+        )
         parser.add_argument("--skip-checks", action="store_true", help="Skip system checks.")
 
     def handle(
@@ -91,10 +101,13 @@ class Command(DevdataCommand):
         interactive: bool,
         schema: str,
         check: bool,
+        jobs: int,
         verbosity: int,
         skip_checks: bool,
         **_: Any,
     ) -> None:
+        if jobs < 1:
+            raise CommandError(f"--jobs {jobs}: give 1 or more processes; nothing was changed")
         settings = load_settings()
         reporter = self.reporter(verbosity)
         store = stores.open_store(src, warn=reporter.warn, storage=storage)
@@ -133,6 +146,7 @@ class Command(DevdataCommand):
                 schema_mode=schema,
                 confirm=confirm,
                 hashed=store.verifies,
+                jobs=jobs,
             )
         if not checked:
             self.check_after_import(reporter)

@@ -52,6 +52,15 @@ class QuerySetStrategy(Exportable, Strategy):
             and cls.export_data is QuerySetStrategy.export_data
         )
 
+    @property
+    def loads_data_file(self) -> bool:
+        """True unless a subclass loads its own way (``import_data``, ``import_objects``)."""
+        cls = type(self)
+        return (
+            cls.import_data is QuerySetStrategy.import_data
+            and cls.import_objects is QuerySetStrategy.import_objects
+        )
+
     def get_queryset(self, django_dbname: str, dest: Path, model: type[Model]) -> QuerySet:
         """The rows to export; subclasses narrow it down, calling ``super()`` first."""
         queryset = model._default_manager.using(django_dbname)
