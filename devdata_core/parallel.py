@@ -13,6 +13,7 @@ into the new database, which the next run drops, and it cannot swap it in.
 
 from __future__ import annotations
 
+import functools
 import math
 import multiprocessing
 import os
@@ -218,7 +219,8 @@ def _load(database: str, label: str, parts: list[tuple[Path, Lines]], consequenc
         for path, lines in parts:
             with transaction.atomic(using=database):
                 loader = TableLoader(model, database, path, consequence)
-                count, _ = loader.load(read_rows(path, model, lines), loaded, lambda rows: None)
+                read = functools.partial(read_rows, path, model, lines)
+                count, _ = loader.load(read(), loaded, lambda rows: None, again=read)
             rows.append(count)
     except DevdataError:
         raise
