@@ -13,7 +13,6 @@ reported while the old database is still there.
 from __future__ import annotations
 
 import contextlib
-import gc
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -36,14 +35,13 @@ from .graph import strategy_graph
 from .keys import KeySet
 from .loading import (
     TableLoader,
-    ValueChecker,
     can_copy,
     insert_locating,
     needs_instances,
     refused_row,
 )
 from .migration_rows import MigrationRows
-from .parallel import Workers
+from .parallel import Workers, check_files
 from .plan import ExportPlan, export_plan, pulled_file
 from .reporting import Reporter, RunSummary
 from .reset_modes import Reset
@@ -53,8 +51,6 @@ from .strategies import Exportable
 
 #: Rows per INSERT statement of instances (fewer where the database limits parameters).
 BATCH_SIZE = 1000
-#: Rows whose values are checked together before the reset.
-CHECK_BATCH_SIZE = 1000
 
 _current: ContextVar[ImportRun | None] = ContextVar("devdata_import_run", default=None)
 
@@ -108,17 +104,19 @@ def current_run() -> ImportRun:
     return run
 
 
-def check_export(src: Path, plan: ExportPlan, database: str) -> dict[Path, int]:
+def check_export(src: Path, plan: ExportPlan, database: str, jobs: int = 1) -> dict[Path, int]:
     """Read every file the import needs and check its values against the columns of
     ``database`` (without connecting to it); return the files' row counts, or say what
-    is wrong."""
+    is wrong (the first fault in the order of the files). ``jobs``: processes that check
+    at once (:func:`.parallel.check_files`)."""
     if not src.is_dir():
         problem = "is a file, not a directory" if src.exists() else "does not exist"
         raise DataFileError(
             f"export directory {src} {problem}: run devdata_export first, or pass the "
             "directory or archive that holds the export"
         )
-    counts: dict[Path, int] = {}
+    files: list[tuple[type[Model], Path]] = []
+    missing = None
     for model in plan.order:
         label = model_label(model)
         for strategy in plan.strategies(model):
@@ -126,51 +124,22 @@ def check_export(src: Path, plan: ExportPlan, database: str) -> dict[Path, int]:
                 continue
             path = strategy.existing_data_file(src, label)
             if path is None:
-                raise DataFileError(
+                missing = DataFileError(
                     f"{strategy.data_file(src, label)} is missing (strategy {strategy.name!r} of "
                     f"{label}): export it with devdata_export, or remove the strategy"
                 )
-            counts[path] = _count_rows(path, model, database, plan)
+                break
+            files.append((model, path))
+        if missing:
+            break
         pulled = pulled_file(src, label)
         if pulled.is_file():
-            counts[pulled] = _count_rows(pulled, model, database, plan)
+            files.append((model, pulled))
+    # The files before a missing one are checked first: their faults come first.
+    counts = check_files(files, database, plan.natural_columns, jobs)
+    if missing:
+        raise missing
     return counts
-
-
-def _count_rows(path: Path, model: type[Model], database: str, plan: ExportPlan) -> int:
-    expected = model._meta.label_lower
-    concrete = model._meta.concrete_model
-    checker = ValueChecker(concrete, database, path, plan.natural_columns.get(concrete, {}))
-    count = 0
-    batch: list[tuple[int, Row]] = []
-    with _cycle_collector_paused():
-        for number, row in read_rows(path, concrete):
-            if row["model"].lower() != expected:
-                checker.check(batch)  # Errors in the lines above come first.
-                raise DataFileError(
-                    f"{path}:{number}: row of {row['model']!r} in the file of {expected!r}; "
-                    "export it again"
-                )
-            batch.append((number, row))
-            if len(batch) == CHECK_BATCH_SIZE:
-                checker.check(batch)
-                count += len(batch)
-                batch = []
-        checker.check(batch)
-    return count + len(batch)
-
-
-@contextmanager
-def _cycle_collector_paused() -> Iterator[None]:
-    """Rows held in a batch make Python's cycle collector scan them again and again,
-    which doubles the time of the check; rows hold no cycles, so it may rest meanwhile."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def read_objects(path: Path, database: str) -> Iterator[DeserializedObject]:
@@ -343,16 +312,22 @@ def _running(run: ImportRun) -> Iterator[ImportRun]:
 
 
 def verify_export(
-    src: Path, plan: ExportPlan, database: str, reporter: Reporter, hashed: bool = False
+    src: Path,
+    plan: ExportPlan,
+    database: str,
+    reporter: Reporter,
+    hashed: bool = False,
+    jobs: int = 1,
 ) -> tuple[manifest.Manifest | None, dict[Path, int]]:
     """Everything the import checks before it touches a database; raises on the first fault.
 
     Returns the export's manifest (``None`` for an export without one, after a warning)
     and the rows of each file it will load. Values are checked against ``database``'s
-    columns without connecting to it. ``hashed``: see :func:`.manifest.verify`.
+    columns without connecting to it, by ``jobs`` processes. ``hashed``: see
+    :func:`.manifest.verify`.
     """
     verified = manifest.verify(src, reporter.warn, hashed)
-    rows_in_file = check_export(src, plan, database)
+    rows_in_file = check_export(src, plan, database, jobs)
     manifest.warn_unread(src, verified, rows_in_file, reporter.warn)
     for extra in plan.settings.extra_strategies:
         if isinstance(extra, ExtraImport):
@@ -376,13 +351,13 @@ def run_import(
     ``confirm`` is called after the export checks out and the import lock is taken,
     before anything is destroyed; it raises to abort. The reset mode's ``prepared``
     wraps schema and load: a mode may build them beside the old database and swap.
-    ``hashed``: see :func:`.manifest.verify`. ``jobs``: processes that load files at
-    once, where the database allows (see :func:`_possible_jobs`).
+    ``hashed``: see :func:`.manifest.verify`. ``jobs``: processes that check files at
+    once, and load them where the database allows (see :func:`_possible_jobs`).
     """
     plan = export_plan(settings)
     # No export swaps ``src`` between its verification and the end of its load.
     with staging.reading(src):
-        _, rows_in_file = verify_export(src, plan, database, reporter, hashed)
+        _, rows_in_file = verify_export(src, plan, database, reporter, hashed, jobs)
         source_state = schema.read_migration_state(src)
         with locks.one_import_at_a_time(database):
             confirm()

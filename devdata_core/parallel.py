@@ -1,4 +1,4 @@
-"""Loading export files in worker processes, for ``devdata_import --jobs``.
+"""Checking and loading export files in worker processes, for ``devdata_import --jobs``.
 
 Decoding and converting rows is Python's work, so threads would share one core: each
 worker is a process of its own, started with ``spawn`` (a forked one would share the
@@ -9,6 +9,9 @@ the old database and swaps, :mod:`.swap`), so the parent asks for that.
 
 A worker ends when the parent does, even if the parent is killed: it has written only
 into the new database, which the next run drops, and it cannot swap it in.
+
+Checking files before the reset (:func:`check_files`) touches no database: its workers
+are forked, so that they start at once, with the settings the parent has.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import resource
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.pool import AsyncResult
 from pathlib import Path
@@ -34,7 +37,7 @@ from django.db.models import Model
 from . import layout
 from .errors import DevdataError, StrategyError, describe
 from .keys import KeySet
-from .loading import TableLoader
+from .loading import TableLoader, check_file
 from .serialization import read_rows
 from .settings import model_label
 
@@ -172,6 +175,72 @@ def _parts(rows: int, parts: int) -> list[tuple[int, Lines]]:
     starts = [1 + size * part for part in range(parts)]
     ends = [*starts[1:], sys.maxsize]
     return [(size, range(start, end)) for start, end in zip(starts, ends, strict=True)]
+
+
+def check_files(
+    files: Sequence[tuple[type[Model], Path]],
+    database: str,
+    natural_columns: Mapping[type[Model], Collection[str]],
+    jobs: int,
+) -> dict[Path, int]:
+    """The rows of each of ``files`` (``(model, path)``), every value checked by
+    :func:`.loading.check_file`; raises the fault of the first file, and line, that has one.
+
+    With ``jobs`` over 1, where a process can fork, ``jobs`` processes check at once, a
+    file of more than their share of lines in parts.
+    """
+
+    def natural(model: type[Model]) -> tuple[str, ...]:
+        return tuple(natural_columns.get(model._meta.concrete_model, ()))
+
+    if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return {path: check_file(path, model, database, natural(model)) for model, path in files}
+    lines = {path: _line_count(path) for _, path in files}
+    share = max(1, sum(lines.values()) / jobs)
+    counts: dict[Path, int] = {}
+    with multiprocessing.get_context("fork").Pool(jobs, initializer=_forked) as pool:
+        results = [
+            (
+                path,
+                pool.apply_async(
+                    _check, (path, model_label(model), database, natural(model), part)
+                ),
+            )
+            for model, path in files
+            for _, part in _parts(lines[path], min(jobs, math.ceil(lines[path] / share)))
+        ]
+        for path, result in results:
+            counts[path] = counts.get(path, 0) + result.get()
+    return counts
+
+
+def _check(path: Path, label: str, database: str, natural: tuple[str, ...], lines: Lines) -> int:
+    # By label: a model made for a many-to-many field cannot be pickled.
+    return check_file(path, apps.get_model(label), database, natural, lines)
+
+
+def _line_count(path: Path) -> int:
+    """The lines of a ``.jsonl`` file (0 for another: it is not split), read as bytes."""
+    if path.suffix != layout.DATA_SUFFIX:
+        return 0
+    with path.open("rb") as f:
+        return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
+
+
+#: Database connections a forked worker inherited, never closed there: their sockets are
+#: the parent's (closing one would end the parent's session).
+_inherited: list[Any] = []
+
+
+def _forked() -> None:
+    """Set up a forked checker: signals are the parent's to handle, and a connection it
+    opens is its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is not None:
+            _inherited.append(connection.connection)
+            connection.connection = None
 
 
 #: Why this worker could not set up Django, if it could not: its tasks say so.

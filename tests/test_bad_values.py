@@ -302,6 +302,27 @@ def test_check_constraint_violation_is_located_and_nothing_is_committed(exported
     assert site.pks(Choice) == {10, 20, 51}
 
 
+def test_with_jobs_the_check_finds_the_first_bad_value_as_one_job_does(exported):
+    """``--jobs`` checks a file's parts in several processes: the error is still the first
+    bad line's, found before the reset."""
+    site = exported
+    Reading.objects.using(site.src).bulk_create(Reading(pk=pk, level=pk) for pk in range(3, 3000))
+    site.export()
+    path = site.export_dir / READINGS
+    first = damage(site, path, 1000, "level", '"abc"')
+    damage(site, path, 2900, "level", '"def"')
+
+    one_job, two_jobs = (import_cli(site, "--jobs", jobs, "-v", "0") for jobs in ("1", "2"))
+
+    message = (
+        f"DataFileError: {path}:{first}: fidelity.Reading pk 1000, field 'level': “abc” value "
+        f"must be an integer{UNCHANGED}"
+    )
+    assert_error(one_job, message)
+    assert_error(two_jobs, message)
+    assert dev_questions(site) == OLD_DEV_QUESTIONS
+
+
 def test_a_refused_row_deep_in_a_large_file_is_located(exported):
     """PostgreSQL loads a file by one ``COPY``: when the database refuses a row past the
     first batch, the statement is taken back and the row found by its line."""
