@@ -422,9 +422,8 @@ def _build_and_load(
 
     connection = connections[database]
     tables = [m._meta.db_table for m in graph.order]
-    handed_out = _handed_out(run, graph.order) if jobs > 1 else {}
     dropped: list[databases.ForeignKeyConstraint] = []
-    if handed_out:
+    if jobs > 1:
         # Committed, so that the workers' connections do not wait on the drop's locks.
         with transaction.atomic(using=database):
             dropped = databases.drop_foreign_keys(connection, tables)
@@ -433,6 +432,9 @@ def _build_and_load(
             plugins.call_hook(
                 "devdata_before_import", database=database, src=src, models=graph.order
             )
+            # After the hook: a table it wrote to is locked by this transaction until the
+            # end, which a worker would wait for while this one waits for the worker.
+            handed_out = _handed_out(run, graph.order) if jobs > 1 else {}
             # Rows load in dependency order, but cycles and self-references still point
             # forward: foreign keys are checked once everything is in. SQLite defers its
             # checks to then; MySQL's cannot be deferred, so they are off while loading,
@@ -488,7 +490,13 @@ def _handed_out(
             and not needs_instances(model)
             and not run.plan.natural_columns.get(model)
             and not any(
-                f.is_relation and f.related_model._meta.label in NATURAL_KEY_MODELS
+                f.is_relation
+                and (
+                    f.related_model._meta.label in NATURAL_KEY_MODELS
+                    # Removing a row that migrations made may cascade to rows referencing
+                    # it, which must not be in yet (see MigrationRows).
+                    or run.prefilled_table(f.related_model)
+                )
                 for f in stored_fields(model)
             )
             and not run.prefilled_table(model)

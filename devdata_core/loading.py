@@ -83,6 +83,10 @@ class _CopyNull:
 _COPY_NULL = _CopyNull()
 
 
+class _CallsDefault(Exception):
+    """A row lacks a field whose default is a function, not called during a ``COPY``."""
+
+
 class UnmatchedNaturalKey(Exception):
     """A natural key (a content type, a permission) with no row in this database."""
 
@@ -117,6 +121,13 @@ class Columns:
         self._as_they_are: list[type | None] = []
         #: Whether a value may be a natural key, which converting looks up in the database.
         self.looks_up = False
+        #: Whether the rows go to a ``COPY`` as they convert, when the connection can run
+        #: no query: a field's default that is a function (which may query) is not called.
+        self.streaming = False
+        self.checking = check
+        self._called_defaults = {
+            f.name for f in self.fields if f.has_default() and callable(f.default)
+        }
         self.converters = [self._converter(f, copy, check) for f in self.fields]
         self._columns = [
             ("pk" if f is pk else f.name, f.get_default, convert)
@@ -149,6 +160,13 @@ class Columns:
         try:
             for name, default, convert in self._columns:
                 value = row["pk"] if name == "pk" else fields.get(name, _MISSING)
+                if value is _MISSING and name in self._called_defaults:
+                    if self.checking:
+                        # Its value is the load's to make: the database is not there yet.
+                        values.append(None)
+                        continue
+                    if self.streaming:
+                        raise _CallsDefault(name)
                 if value is _MISSING:
                     value = default()
                 values.append(convert(value))
@@ -424,19 +442,24 @@ class TableLoader:
         The server stores rows while Python converts the next ones, where a ``COPY`` per
         batch would leave each waiting for the other. If the database refuses a row, the
         statement is taken back and the rows are read ``again`` and loaded in batches,
-        which names the row refused.
+        which names the row refused; so are rows one of which lacks a field whose default
+        is a function (it may query the database).
         """
         fresh = KeySet(self.model._meta.pk)
         feed = _Feed(self, rows, loaded, fresh, advance)
         try:
-            with transaction.atomic(using=self.database), self.connection.cursor() as cursor:
-                self._copy_chunks(cursor, feed.chunks())
-        except DatabaseError as exc:
-            if feed.error is not None:
-                # Raised while the driver read the rows (a value that does not convert).
-                raise feed.error from None
-            if not isinstance(exc, _REFUSALS):
-                raise
+            self.columns.streaming = True
+            try:
+                with transaction.atomic(using=self.database), self.connection.cursor() as cursor:
+                    self._copy_chunks(cursor, feed.chunks())
+            finally:
+                self.columns.streaming = False
+        except (DatabaseError, _CallsDefault) as exc:
+            # psycopg2 reports what the rows raised as a cancelled COPY; psycopg 3 raises it.
+            error = feed.error or exc
+            if not isinstance(error, (_CallsDefault, *_REFUSALS)):
+                raise error from None
+            # A row to give a default by a function, or one the database refused.
             return self._batched(again(), loaded, lambda rows: None)
         loaded.update(fresh)
         return feed.count, feed.unmatched

@@ -44,6 +44,8 @@ from .settings import model_label
 #: How often a wait for a worker's result checks that the workers are alive.
 _POLL_SECONDS = 0.5
 
+#: How long a worker waits for a lock on the table it loads (PostgreSQL's interval).
+_LOCK_TIMEOUT = "10s"
 #: Lines of an export file: all of them (``None``), or a range of line numbers.
 Lines = range | None
 
@@ -287,6 +289,11 @@ def _load(database: str, label: str, parts: list[tuple[Path, Lines]], consequenc
     try:
         for path, lines in parts:
             with transaction.atomic(using=database):
+                with connections[database].cursor() as cursor:
+                    # Nothing but the parent's transaction (a hook's lock) can hold a lock
+                    # in the new database, and the parent waits for this worker: fail, do
+                    # not wait for ever.
+                    cursor.execute(f"SET LOCAL lock_timeout = '{_LOCK_TIMEOUT}'")
                 loader = TableLoader(model, database, path, consequence)
                 read = functools.partial(read_rows, path, model, lines)
                 count, _ = loader.load(read(), loaded, lambda rows: None, again=read)

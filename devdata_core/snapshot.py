@@ -161,6 +161,8 @@ class Snapshot:
                 with connection.cursor() as cursor:
                     cursor.execute(_JOIN)
                     cursor.execute("SET TRANSACTION SNAPSHOT %s", [self.exported])
+                    # As the main connection's: a plan that scans the table reads it in order.
+                    cursor.execute("SET LOCAL synchronize_seqscans = off")
                 with self._lock:
                     reading.append(connection)
                 yield
@@ -170,11 +172,13 @@ class Snapshot:
 
 def _cancel(connection: BaseDatabaseWrapper) -> None:
     """Cancel the query ``connection`` runs, if any (from any thread)."""
+    # Read once: the worker may close its connection meanwhile.
+    raw = connection.connection
     try:
-        if connection.connection is not None:
-            connection.connection.cancel()
-    except connection.Database.Error:
-        pass  # Lost already: it runs nothing.
+        if raw is not None:
+            raw.cancel()
+    except Exception:  # Lost or closed already: it runs nothing.
+        pass
 
 
 @contextmanager

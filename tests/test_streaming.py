@@ -20,7 +20,7 @@ from devdata_core import exporting, hookimpl, loading
 from devdata_core.serialization import encode, exported_fields
 from devdata_core.settings import model_label
 from devdata_queryset import ExactQuerySetStrategy, QuerySetStrategy
-from testsite.fidelity.models import Owner, Pet, Record, Special, Visit
+from testsite.fidelity.models import Owner, Pet, Reading, Record, Special, Visit
 from testsite.polls.models import Choice, Question
 
 pytestmark = pytest.mark.usefixtures("intact")
@@ -204,3 +204,27 @@ def test_a_subset_is_found_through_the_index(site, monkeypatch):
 
     assert seen.count(Choice) == 4
     assert site.pks(Question) == {5, 7}
+
+
+def test_rows_of_an_older_export_get_the_defaults_of_fields_added_since(site, monkeypatch):
+    """A field added after the export gets its default; a function's, which may query the
+    database, is called outside PostgreSQL's ``COPY``, where the connection can."""
+
+    def level_after_a_query():
+        return Question.objects.using(site.dev).count() + 7
+
+    Reading.objects.using(site.src).bulk_create(Reading(pk=pk, level=pk) for pk in range(1, 4))
+    site.export()
+    path = site.export_dir / "fidelity.Reading" / "all.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    for row in rows:
+        del row["fields"]["level"]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    site.reseal_export()
+    field = Reading._meta.get_field("level")
+    monkeypatch.setattr(field, "default", level_after_a_query)
+    monkeypatch.delitem(field.__dict__, "_get_default", raising=False)  # cached from default
+
+    site.import_()
+
+    assert table(Reading, site.dev) == [(1, 7), (2, 7), (3, 7)]
