@@ -123,6 +123,14 @@ class Snapshot:
         reading: list[BaseDatabaseWrapper] = [connections[self.database]]
         failures: list[BaseException] = []
 
+        def stop(exc: BaseException) -> None:
+            """Note the first failure, and cancel what the other connections read."""
+            with self._lock:
+                if not failures:
+                    failures.append(exc)
+                for connection in reading:
+                    _cancel(connection)
+
         def run(task: Callable[[], T], worker: bool) -> T:
             try:
                 if not worker:
@@ -130,11 +138,7 @@ class Snapshot:
                 with self._joined(reading):
                     return task()
             except BaseException as exc:
-                with self._lock:
-                    if not failures:
-                        failures.append(exc)
-                        for connection in reading:
-                            _cancel(connection)
+                stop(exc)
                 raise
 
         pool = ThreadPoolExecutor(len(tasks) - 1, thread_name_prefix="devdata-job")
@@ -143,11 +147,7 @@ class Snapshot:
             head = run(tasks[0], False)
             return [head, *(future.result() for future in futures)]
         except BaseException as exc:
-            with self._lock:
-                if not failures:
-                    failures.append(exc)
-                for connection in reading:
-                    _cancel(connection)
+            stop(exc)
             raise failures[0] from None
         finally:
             pool.shutdown(cancel_futures=True)
